@@ -1,0 +1,1 @@
+"""Journey analysis: stages, transitions, funnels, paths and attribution over interaction frames."""

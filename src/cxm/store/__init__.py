@@ -1,0 +1,1 @@
+"""Persistence: the tables, the migrations and the batched, idempotent writes behind a Workspace."""

@@ -1,0 +1,518 @@
+"""Writing one batch of records in one transaction: resolve identities, merge, upsert.
+
+A batch is written by :meth:`BatchWriter.write` inside a transaction the caller owns, so a batch
+commits whole or not at all (and the sync engine can commit its stream cursor in the same
+transaction). The steps, each a handful of set-based statements whatever the batch size:
+
+1. collapse repeats of one ``(source, source_id)`` inside the batch (newest ``updated_at``
+   wins, ties to the later one);
+2. look up the batch's identities, resolve components (:mod:`cxm.identity`), insert new
+   customers and identities, and merge customers the batch links (audit rows in ``merges``);
+3. read the stored content hash of every key in the batch and classify each record as new,
+   updated or unchanged; a stored copy with a newer ``updated_at`` is kept (the older record
+   counts as unchanged);
+4. upsert new and changed rows with the dialect's native conflict clause
+   (``ON CONFLICT ... DO UPDATE`` on SQLite and PostgreSQL, ``ON DUPLICATE KEY UPDATE`` on
+   MySQL), replace their feedback, and re-merge the traits of every customer touched.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import attrs
+from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy.dialects import mysql as mysql_dialect
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql import ColumnElement
+
+from cxm.identity import resolve_components
+from cxm.model import CustomerRecord, Interaction
+from cxm.store import schema
+from cxm.store.codec import INTERACTION_COLUMNS, customer_record_row, interaction_row
+
+__all__ = ["BatchCounts", "BatchWriter", "chunked", "merge_traits", "new_salt"]
+
+#: Parameters per ``IN (...)`` list; below SQLite's 32,766 and kind to MySQL's packet size.
+IN_CHUNK = 2_000
+
+
+def new_salt() -> str:
+    """Return a fresh random salt for a workspace's customer ids."""
+    return secrets.token_hex(16)
+
+
+def chunked(items: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any]]:
+    """Yield ``items`` in slices of at most ``size``."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@attrs.define
+class BatchCounts:
+    """What one batch did, record by record.
+
+    Attributes:
+        new: Records stored for the first time.
+        updated: Records whose stored copy changed.
+        unchanged: Records identical to (or older than) the stored copy, and in-batch repeats.
+        customers_created: Customers the batch created.
+        customers_merged: Customers absorbed into another by a linking record.
+    """
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    customers_created: int = 0
+    customers_merged: int = 0
+
+
+def merge_traits(records: Iterable[tuple[dict[str, Any], int | None, str, str]]) -> dict[str, Any]:
+    """Merge the traits of one customer's records, newest ``updated_at`` winning per trait.
+
+    Args:
+        records: ``(traits, updated_us, source, source_id)`` per record.
+
+    Returns:
+        The merged traits. A record without ``updated_at`` ranks below every dated one; ties are
+        broken by ``(source, source_id)`` so the result never depends on ingestion order.
+
+    Examples:
+        >>> merge_traits([({"plan": "free", "city": "Oslo"}, 1, "crm", "a"),
+        ...               ({"plan": "pro"}, 2, "shop", "b")])
+        {'city': 'Oslo', 'plan': 'pro'}
+    """
+    ranked = sorted(
+        records, key=lambda r: (r[1] is not None, r[1] if r[1] is not None else 0, r[2], r[3])
+    )
+    merged: dict[str, Any] = {}
+    for traits, _updated, _source, _source_id in ranked:
+        merged.update(traits)
+    return dict(sorted(merged.items()))
+
+
+def _upsert(connection: Connection, table: Table, key: Sequence[str]) -> Any:
+    """Return an INSERT that updates every non-key column of an existing row (native clause)."""
+    dialect = connection.dialect.name
+    columns = [c.name for c in table.columns if c.name not in key and not c.primary_key]
+    if dialect == "sqlite":
+        stmt: Any = sqlite_dialect.insert(table)
+        return stmt.on_conflict_do_update(
+            index_elements=list(key), set_={c: stmt.excluded[c] for c in columns}
+        )
+    if dialect == "postgresql":
+        stmt = pg_dialect.insert(table)
+        return stmt.on_conflict_do_update(
+            index_elements=list(key), set_={c: stmt.excluded[c] for c in columns}
+        )
+    stmt = mysql_dialect.insert(table)
+    return stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in columns})
+
+
+def _insert_ignore(connection: Connection, table: Table, key: Sequence[str]) -> Any:
+    """Return an INSERT that leaves an existing row alone (native clause)."""
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        return sqlite_dialect.insert(table).on_conflict_do_nothing(index_elements=list(key))
+    if dialect == "postgresql":
+        return pg_dialect.insert(table).on_conflict_do_nothing(index_elements=list(key))
+    stmt = mysql_dialect.insert(table)
+    return stmt.on_duplicate_key_update({key[0]: stmt.inserted[key[0]]})
+
+
+def _collapse(records: Sequence[Any]) -> tuple[list[Any], int]:
+    """Keep one record per ``(source, source_id)``: the newest, ties to the later one."""
+    winners: dict[tuple[str, str], Any] = {}
+    for record in records:
+        key = (record.source, record.source_id)
+        held = winners.get(key)
+        if held is None or _not_older(record, held):
+            winners[key] = record
+    return list(winners.values()), len(records) - len(winners)
+
+
+def _not_older(record: Any, held: Any) -> bool:
+    if record.updated_at is None or held.updated_at is None:
+        return True
+    return bool(record.updated_at >= held.updated_at)
+
+
+@attrs.define
+class BatchWriter:
+    """Writes batches of records into one store.
+
+    Attributes:
+        salt: The workspace's customer-id salt.
+        known_touchpoints: Touchpoint names known to be in the catalog (a cache).
+    """
+
+    salt: str
+    known_touchpoints: set[str] = attrs.field(factory=set)
+
+    def write(
+        self,
+        connection: Connection,
+        interactions: Sequence[Interaction],
+        records: Sequence[CustomerRecord],
+        now_us: int,
+    ) -> BatchCounts:
+        """Write one batch inside the caller's transaction.
+
+        Args:
+            connection: A connection with an open transaction.
+            interactions: Validated interactions.
+            records: Validated customer records.
+            now_us: The batch's timestamp (microseconds since the epoch).
+
+        Returns:
+            The batch's counts.
+        """
+        counts = BatchCounts()
+        interactions, repeats = _collapse(interactions)
+        records, record_repeats = _collapse(records)
+        counts.unchanged += repeats + record_repeats
+
+        all_identities = [tuple(i.key for i in r.identities) for r in records] + [
+            tuple(i.key for i in r.identities) for r in interactions
+        ]
+        keys = [(r.source, r.source_id) for r in records] + [
+            (r.source, r.source_id) for r in interactions
+        ]
+        customer_of, touched = self._resolve(connection, all_identities, keys, now_us, counts)
+
+        record_customers = [customer_of[ids[0]] for ids in all_identities[: len(records)]]
+        interaction_customers = [
+            customer_of[ids[0]] if ids else None for ids in all_identities[len(records) :]
+        ]
+        self._ensure_touchpoints(connection, interactions)
+        self._write_interactions(connection, interactions, interaction_customers, now_us, counts)
+        changed_customers = self._write_records(
+            connection, records, record_customers, now_us, counts
+        )
+        self._refresh_traits(connection, changed_customers | touched, now_us)
+        return counts
+
+    # -- identities -----------------------------------------------------------------------
+
+    def _resolve(
+        self,
+        connection: Connection,
+        all_identities: Sequence[tuple[tuple[str, str], ...]],
+        keys: Sequence[tuple[str, str]],
+        now_us: int,
+        counts: BatchCounts,
+    ) -> tuple[dict[tuple[str, str], str], set[str]]:
+        first_source: dict[tuple[str, str], str] = {}
+        for identities, (source, _source_id) in zip(all_identities, keys, strict=True):
+            for identity in identities:
+                first_source.setdefault(identity, source)
+        known = self._known_identities(connection, list(first_source))
+        ages: dict[str, tuple[int, str]] = {}
+        known_customers = sorted(set(known.values()))
+        table = schema.customers
+        for chunk in chunked(known_customers):
+            rows = connection.execute(
+                select(table.c.customer_id, table.c.created_us).where(
+                    table.c.customer_id.in_(chunk)
+                )
+            )
+            ages.update((cid, (created, cid)) for cid, created in rows)
+        resolution = resolve_components(all_identities, known, ages, self.salt)
+
+        if resolution.new_customers:
+            connection.execute(
+                insert(schema.customers),
+                [
+                    {"customer_id": cid, "created_us": now_us, "updated_us": now_us, "traits": "{}"}
+                    for cid in resolution.new_customers
+                ],
+            )
+            counts.customers_created += len(resolution.new_customers)
+        if resolution.new_identities:
+            connection.execute(
+                insert(schema.identities),
+                [
+                    {
+                        "kind": kind,
+                        "value": value,
+                        "customer_id": resolution.customer_of[(kind, value)],
+                        "source": first_source[(kind, value)],
+                        "first_seen_us": now_us,
+                    }
+                    for kind, value in resolution.new_identities
+                ],
+            )
+        touched: set[str] = set()
+        if resolution.merges:
+            self._merge(connection, resolution.merges, keys, now_us)
+            counts.customers_merged += len(resolution.merges)
+            touched = {survivor for survivor, _merged, _evidence in resolution.merges}
+        return resolution.customer_of, touched
+
+    def _known_identities(
+        self, connection: Connection, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]:
+        by_kind: dict[str, list[str]] = {}
+        for kind, value in keys:
+            by_kind.setdefault(kind, []).append(value)
+        table = schema.identities
+        known: dict[tuple[str, str], str] = {}
+        for kind, values in by_kind.items():
+            for chunk in chunked(values):
+                rows = connection.execute(
+                    select(table.c.value, table.c.customer_id).where(
+                        table.c.kind == kind, table.c.value.in_(chunk)
+                    )
+                )
+                known.update(((kind, value), cid) for value, cid in rows)
+        return known
+
+    def _merge(
+        self,
+        connection: Connection,
+        merges: Sequence[tuple[str, str, int]],
+        keys: Sequence[tuple[str, str]],
+        now_us: int,
+    ) -> None:
+        pairs = [{"survivor": s, "merged": m} for s, m, _evidence in merges]
+        for table in (schema.identities, schema.interactions, schema.customer_records):
+            connection.execute(
+                update(table)
+                .where(table.c.customer_id == bindparam("merged"))
+                .values(customer_id=bindparam("survivor")),
+                pairs,
+            )
+        # Earlier merges into a customer that is now absorbed point at the survivor too, so the
+        # audit trail stays a tree rooted at a living customer.
+        connection.execute(
+            update(schema.merges)
+            .where(schema.merges.c.survivor_id == bindparam("merged"))
+            .values(survivor_id=bindparam("survivor")),
+            pairs,
+        )
+        connection.execute(
+            delete(schema.customers).where(schema.customers.c.customer_id == bindparam("merged")),
+            [{"merged": m} for _s, m, _e in merges],
+        )
+        connection.execute(
+            insert(schema.merges),
+            [
+                {
+                    "merged_us": now_us,
+                    "survivor_id": survivor,
+                    "merged_id": merged,
+                    "source": keys[evidence][0] if evidence >= 0 else None,
+                    "source_id": keys[evidence][1] if evidence >= 0 else None,
+                }
+                for survivor, merged, evidence in merges
+            ],
+        )
+
+    # -- interactions ---------------------------------------------------------------------
+
+    def _ensure_touchpoints(
+        self, connection: Connection, interactions: Sequence[Interaction]
+    ) -> None:
+        unseen: dict[str, str] = {}
+        for interaction in interactions:
+            name = interaction.touchpoint
+            if name is not None and name not in self.known_touchpoints and name not in unseen:
+                unseen[name] = interaction.channel.value
+        if not unseen:
+            return
+        connection.execute(
+            _insert_ignore(connection, schema.touchpoints, ["name"]),
+            [{"name": name, "channel": channel, "stage": None} for name, channel in unseen.items()],
+        )
+        self.known_touchpoints.update(unseen)
+
+    def _write_interactions(
+        self,
+        connection: Connection,
+        interactions: Sequence[Interaction],
+        customers: Sequence[str | None],
+        now_us: int,
+        counts: BatchCounts,
+    ) -> None:
+        if not interactions:
+            return
+        table = schema.interactions
+        stored = self._stored(connection, table, interactions, table.c.id)
+        to_write: list[dict[str, Any]] = []
+        feedback_of: dict[tuple[str, str], tuple[tuple[Any, ...], ...]] = {}
+        changed_ids: list[int] = []
+        new_keys: list[tuple[str, str]] = []
+        for interaction, customer_id in zip(interactions, customers, strict=True):
+            row, feedback = interaction_row(interaction)
+            key = (row[0], row[1])
+            held = stored.get(key)
+            if held is not None:
+                held_id, held_hash, held_updated = held
+                incoming_updated = row[12]
+                if held_hash == row[-1] or (
+                    held_updated is not None
+                    and incoming_updated is not None
+                    and incoming_updated < held_updated
+                ):
+                    counts.unchanged += 1
+                    continue
+                counts.updated += 1
+                changed_ids.append(held_id)
+            else:
+                counts.new += 1
+                new_keys.append(key)
+            values = dict(zip(INTERACTION_COLUMNS, row, strict=True))
+            values["customer_id"] = customer_id
+            values["ingested_us"] = now_us
+            to_write.append(values)
+            if feedback:
+                feedback_of[key] = feedback
+        if not to_write:
+            return
+        connection.execute(_upsert(connection, table, ["source", "source_id"]), to_write)
+        for chunk in chunked(changed_ids):
+            connection.execute(delete(schema.feedback).where(schema.feedback.c.interaction_id.in_(chunk)))
+        if not feedback_of:
+            return
+        ids = {key: held[0] for key, held in stored.items()}
+        missing = [key for key in new_keys if key in feedback_of]
+        ids.update(self._ids_of(connection, missing))
+        feedback_rows = [
+            {
+                "interaction_id": ids[key],
+                "ordinal": item[0],
+                "metric": item[1],
+                "score": item[2],
+                "scale_min": item[3],
+                "scale_max": item[4],
+                "question": item[5],
+                "comment": item[6],
+            }
+            for key, items in feedback_of.items()
+            for item in items
+        ]
+        connection.execute(
+            _upsert(connection, schema.feedback, ["interaction_id", "ordinal"]), feedback_rows
+        )
+
+    def _stored(
+        self,
+        connection: Connection,
+        table: Table,
+        records: Sequence[Interaction] | Sequence[CustomerRecord],
+        extra: ColumnElement[Any],
+    ) -> dict[tuple[str, str], tuple[Any, str, int | None]]:
+        """Return ``{(source, source_id): (extra, content_hash, updated_us)}`` for stored keys."""
+        by_source: dict[str, list[str]] = {}
+        for record in records:
+            by_source.setdefault(record.source, []).append(record.source_id)
+        stored: dict[tuple[str, str], tuple[Any, str, int | None]] = {}
+        for source, source_ids in by_source.items():
+            for chunk in chunked(source_ids):
+                rows = connection.execute(
+                    select(table.c.source_id, extra, table.c.content_hash, table.c.updated_us).where(
+                        table.c.source == source, table.c.source_id.in_(chunk)
+                    )
+                )
+                stored.update(((source, sid), (ext, h, upd)) for sid, ext, h, upd in rows)
+        return stored
+
+    def _ids_of(
+        self, connection: Connection, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], int]:
+        by_source: dict[str, list[str]] = {}
+        for source, source_id in keys:
+            by_source.setdefault(source, []).append(source_id)
+        table = schema.interactions
+        ids: dict[tuple[str, str], int] = {}
+        for source, source_ids in by_source.items():
+            for chunk in chunked(source_ids):
+                rows = connection.execute(
+                    select(table.c.source_id, table.c.id).where(
+                        table.c.source == source, table.c.source_id.in_(chunk)
+                    )
+                )
+                ids.update(((source, sid), iid) for sid, iid in rows)
+        return ids
+
+    # -- customer records and traits --------------------------------------------------------
+
+    def _write_records(
+        self,
+        connection: Connection,
+        records: Sequence[CustomerRecord],
+        customers: Sequence[str],
+        now_us: int,
+        counts: BatchCounts,
+    ) -> set[str]:
+        if not records:
+            return set()
+        table = schema.customer_records
+        stored = self._stored(connection, table, records, table.c.customer_id)
+        to_write: list[dict[str, Any]] = []
+        changed: set[str] = set()
+        for record, customer_id in zip(records, customers, strict=True):
+            row = customer_record_row(record)
+            held = stored.get((row[0], row[1]))
+            if held is not None:
+                _held_customer, held_hash, held_updated = held
+                if held_hash == row[-1] or (
+                    held_updated is not None and row[4] is not None and row[4] < held_updated
+                ):
+                    counts.unchanged += 1
+                    continue
+                counts.updated += 1
+            else:
+                counts.new += 1
+            to_write.append(
+                {
+                    "source": row[0],
+                    "source_id": row[1],
+                    "customer_id": customer_id,
+                    "identities": row[2],
+                    "traits": row[3],
+                    "updated_us": row[4],
+                    "ingested_us": now_us,
+                    "content_hash": row[5],
+                }
+            )
+            changed.add(customer_id)
+        if to_write:
+            connection.execute(_upsert(connection, table, ["source", "source_id"]), to_write)
+        return changed
+
+    def _refresh_traits(self, connection: Connection, customer_ids: set[str], now_us: int) -> None:
+        if not customer_ids:
+            return
+        table = schema.customer_records
+        grouped: dict[str, list[tuple[dict[str, Any], int | None, str, str]]] = {
+            cid: [] for cid in customer_ids
+        }
+        for chunk in chunked(sorted(customer_ids)):
+            rows = connection.execute(
+                select(
+                    table.c.customer_id,
+                    table.c.traits,
+                    table.c.updated_us,
+                    table.c.source,
+                    table.c.source_id,
+                ).where(table.c.customer_id.in_(chunk))
+            )
+            for cid, traits, updated, source, source_id in rows:
+                grouped[cid].append((json.loads(traits), updated, source, source_id))
+        customers = schema.customers
+        connection.execute(
+            update(customers)
+            .where(customers.c.customer_id == bindparam("cid"))
+            .values(traits=bindparam("traits"), updated_us=bindparam("now")),
+            [
+                {"cid": cid, "traits": json.dumps(merge_traits(recs), sort_keys=True), "now": now_us}
+                for cid, recs in grouped.items()
+            ],
+        )
+

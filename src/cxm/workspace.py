@@ -1,0 +1,571 @@
+"""The Workspace: the one object an application or a notebook holds.
+
+A workspace is a migrated store plus the operations on it: ingest records, read canonical
+DataFrames, look up a customer's profile, export or erase a customer. It holds no global state:
+two workspaces on two databases live side by side in one process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Literal, Self
+
+import attrs
+import pandas as pd
+from sqlalchemy import insert, select
+from sqlalchemy.engine import URL, Connection, Engine
+
+from cxm.exceptions import ConflictError, ValidationError
+from cxm.model import Customer, CustomerRecord, Identity, Interaction, Touchpoint, record_from_dict
+from cxm.profile import Customer360
+from cxm.store import schema
+from cxm.store.frames import InteractionFilter, customers_frame, feedback_frame, interactions_frame
+from cxm.store.store import Store, now_us
+from cxm.store.writer import BatchCounts, _upsert
+
+__all__ = ["IngestReport", "Rejection", "Workspace"]
+
+DEFAULT_BATCH_SIZE = 5_000
+_CONFLICT_RETRIES = 3
+_INGEST_STREAM = "ingest"
+Record = Interaction | CustomerRecord
+
+
+@attrs.frozen(kw_only=True)
+class Rejection:
+    """One item ``ingest`` refused, and why; it was written to the quarantine table.
+
+    Attributes:
+        index: Position of the item in the input.
+        source: The item's source, when it could be read.
+        reason: Why it was refused (names the field and the value).
+    """
+
+    index: int
+    source: str
+    reason: str
+
+
+@attrs.define(kw_only=True)
+class IngestReport:
+    """What one ``Workspace.ingest`` call did.
+
+    Attributes:
+        new: Records stored for the first time.
+        updated: Stored records that changed.
+        unchanged: Records identical to (or older than) the stored copy, and in-call repeats.
+        rejected: Items refused (invalid); each is in the quarantine table with its reason.
+        customers_created: Customers created.
+        customers_merged: Customers merged into another because a record linked them.
+        batches: Transactions committed.
+        seconds: Wall-clock duration.
+        rejections: The refused items (first 1,000 kept here; all are quarantined).
+    """
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    customers_created: int = 0
+    customers_merged: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+    rejections: list[Rejection] = attrs.field(factory=list)
+
+    @property
+    def total(self) -> int:
+        """Every item the call was given."""
+        return self.new + self.updated + self.unchanged + self.rejected
+
+    def _add(self, counts: BatchCounts) -> None:
+        self.new += counts.new
+        self.updated += counts.updated
+        self.unchanged += counts.unchanged
+        self.customers_created += counts.customers_created
+        self.customers_merged += counts.customers_merged
+        self.batches += 1
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """The counts as a one-column DataFrame (index: ``new``, ``updated``, ...)."""
+        names = ("new", "updated", "unchanged", "rejected", "customers_created",
+                 "customers_merged", "batches")
+        return pd.DataFrame({"count": [getattr(self, n) for n in names]}, index=list(names))
+
+    def __str__(self) -> str:
+        return (
+            f"{self.total} records in {self.seconds:.2f}s: {self.new} new, {self.updated} "
+            f"updated, {self.unchanged} unchanged, {self.rejected} rejected; "
+            f"{self.customers_created} customers created, {self.customers_merged} merged"
+        )
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th>{name}</th><td>{value}</td></tr>"
+            for name, value in self.summary["count"].items()
+        )
+        return f"<table class='cxm-ingest-report'>{rows}</table><p>{self.seconds:.2f} s</p>"
+
+
+def _raw_payload(item: Any) -> str:
+    """Serialise a refused item for the quarantine table, whatever it is."""
+    if isinstance(item, Mapping):
+        try:
+            return json.dumps(item, default=str, sort_keys=True)
+        except (TypeError, ValueError):
+            pass
+    return json.dumps({"repr": repr(item)})
+
+
+class Workspace:
+    """A cxm workspace: a store and everything done with it.
+
+    Open one with :meth:`Workspace.open`. A workspace is also a context manager that closes its
+    connections on exit.
+
+    Args:
+        store: The migrated store.
+        default_region: ISO region used to read national phone numbers in lookups.
+    """
+
+    def __init__(self, store: Store, *, default_region: str | None = None) -> None:
+        self.store = store
+        self.default_region = default_region
+
+    @classmethod
+    def open(
+        cls,
+        url: str | os.PathLike[str] | URL | None = None,
+        *,
+        engine: Engine | None = None,
+        default_region: str | None = None,
+    ) -> Workspace:
+        """Open (creating and migrating if needed) a workspace.
+
+        Args:
+            url: ``None`` for ``./cxm.db`` (SQLite), a path to a SQLite file, ``":memory:"``,
+                or any SQLAlchemy URL: ``"postgresql+psycopg://user@host/db"``,
+                ``"mysql+pymysql://user@host/db"``.
+            engine: An existing SQLAlchemy engine to use instead of ``url``.
+            default_region: ISO region for reading national phone numbers in lookups.
+
+        Returns:
+            The workspace, its database at the newest schema revision.
+
+        Raises:
+            StoreError: If the database cannot be reached or its driver is missing.
+            SchemaVersionError: If the database was migrated by a newer cxm.
+
+        Examples:
+            >>> ws = Workspace.open(":memory:")
+            >>> len(ws.customers())
+            0
+        """
+        return cls(Store(url, engine=engine), default_region=default_region)
+
+    def close(self) -> None:
+        """Close the workspace's database connections."""
+        self.store.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Workspace({self.store!r})"
+
+    # -- writing --------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        records: Iterable[Record | Mapping[str, Any]],
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        on_error: Literal["quarantine", "raise"] = "quarantine",
+    ) -> IngestReport:
+        """Store records: resolve identities, merge customers, upsert idempotently.
+
+        Records are streamed in batches of ``batch_size``; each batch commits whole or not at
+        all, so memory stays flat however many records come. Re-ingesting a record changes
+        nothing; a changed record (same ``source`` and ``source_id``) updates in place.
+
+        Args:
+            records: :class:`~cxm.model.Interaction` and :class:`~cxm.model.CustomerRecord`
+                objects, or mappings in the form ``Workspace.export`` writes.
+            batch_size: Records per transaction.
+            on_error: ``"quarantine"`` writes an invalid item to the quarantine table with its
+                reason and raw payload and goes on; ``"raise"`` raises on the first one
+                (batches before it stay committed).
+
+        Returns:
+            What happened, counted: new, updated, unchanged, rejected, customers created and
+            merged.
+
+        Raises:
+            ValidationError: With ``on_error="raise"``, for the first invalid item.
+            ConflictError: If concurrent writers kept colliding after retries.
+            StoreError: If the database failed.
+        """
+        if batch_size < 1:
+            raise ValidationError("batch_size", batch_size, "must be at least 1")
+        if on_error not in ("quarantine", "raise"):
+            raise ValidationError("on_error", on_error, "must be 'quarantine' or 'raise'")
+        report = IngestReport()
+        started = time.perf_counter()
+        for batch, rejected in self._batches(records, batch_size, on_error):
+            self._write_batch(batch, rejected, report)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _batches(
+        self,
+        records: Iterable[Record | Mapping[str, Any]],
+        batch_size: int,
+        on_error: str,
+    ) -> Iterator[tuple[list[Record], list[tuple[int, Any, str, str]]]]:
+        batch: list[Record] = []
+        rejected: list[tuple[int, Any, str, str]] = []
+        if isinstance(records, (Interaction, CustomerRecord)):
+            records = [records]
+        for index, item in enumerate(records):
+            if isinstance(item, (Interaction, CustomerRecord)):
+                batch.append(item)
+            else:
+                try:
+                    if not isinstance(item, Mapping):
+                        raise ValidationError(
+                            "record",
+                            item,
+                            f"expected Interaction, CustomerRecord or a mapping, "
+                            f"got {type(item).__name__}",
+                        )
+                    batch.append(record_from_dict(item))
+                except ValidationError as exc:
+                    if on_error == "raise":
+                        raise
+                    source = item.get("source") if isinstance(item, Mapping) else None
+                    rejected.append(
+                        (index, item, source if isinstance(source, str) else "unknown", str(exc))
+                    )
+            if len(batch) + len(rejected) >= batch_size:
+                yield batch, rejected
+                batch, rejected = [], []
+        if batch or rejected:
+            yield batch, rejected
+
+    def _write_batch(
+        self,
+        batch: Sequence[Record],
+        rejected: Sequence[tuple[int, Any, str, str]],
+        report: IngestReport,
+    ) -> None:
+        interactions = [r for r in batch if isinstance(r, Interaction)]
+        customer_records = [r for r in batch if isinstance(r, CustomerRecord)]
+        for attempt in range(_CONFLICT_RETRIES):
+            try:
+                with self.store.write_transaction() as connection:
+                    stamp = now_us()
+                    counts = self.store.writer.write(
+                        connection, interactions, customer_records, stamp
+                    )
+                    self._quarantine(connection, rejected, stamp)
+                break
+            except ConflictError:
+                # Another writer created an identity or customer this batch also created; the
+                # retry re-reads them and resolves against what is committed now.
+                self.store.writer.known_touchpoints.clear()
+                if attempt == _CONFLICT_RETRIES - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        report._add(counts)
+        report.rejected += len(rejected)
+        for index, _item, source, reason in rejected:
+            if len(report.rejections) < 1_000:
+                report.rejections.append(Rejection(index=index, source=source, reason=reason))
+
+    def _quarantine(
+        self,
+        connection: Connection,
+        rejected: Sequence[tuple[int, Any, str, str]],
+        stamp: int,
+        stream: str = _INGEST_STREAM,
+    ) -> None:
+        if not rejected:
+            return
+        connection.execute(
+            insert(schema.quarantine),
+            [
+                {
+                    "source": source[:64],
+                    "stream": stream,
+                    "reason": reason,
+                    "raw": _raw_payload(item),
+                    "seen_us": stamp,
+                }
+                for _index, item, source, reason in rejected
+            ],
+        )
+
+    def register_touchpoints(self, touchpoints: Iterable[Touchpoint]) -> int:
+        """Add or update touchpoints in the catalog.
+
+        Args:
+            touchpoints: Catalog entries; an existing name is updated.
+
+        Returns:
+            The number of entries written.
+        """
+        rows = [
+            {"name": t.name, "channel": t.channel.value, "stage": t.stage} for t in touchpoints
+        ]
+        if not rows:
+            return 0
+        with self.store.write_transaction() as connection:
+            connection.execute(_upsert(connection, schema.touchpoints, ["name"]), rows)
+        self.store.writer.known_touchpoints.update(row["name"] for row in rows)
+        return len(rows)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def interactions(
+        self,
+        *,
+        start: datetime | str | None = None,
+        end: datetime | str | None = None,
+        channel: str | Iterable[str] | None = None,
+        touchpoint: str | Iterable[str] | None = None,
+        source: str | Iterable[str] | None = None,
+        customer: str | Iterable[str] | None = None,
+        kind: str | Iterable[str] | None = None,
+        attributes: bool | Sequence[str] = False,
+    ) -> pd.DataFrame:
+        """Return interactions as a DataFrame, oldest first; every filter runs in SQL.
+
+        Args:
+            start: Keep interactions at or after this aware datetime or ISO string.
+            end: Keep interactions before this aware datetime or ISO string.
+            channel: Channel value(s) to keep.
+            touchpoint: Touchpoint name(s) to keep.
+            source: Source name(s) to keep.
+            customer: Customer id(s) to keep.
+            kind: Interaction kind(s) to keep.
+            attributes: ``True`` adds an ``attributes`` column of dicts; a list of names adds
+                one ``attr_<name>`` column per name.
+
+        Returns:
+            One row per interaction, columns:
+
+            - ``interaction_id`` (int64): the store's id.
+            - ``source`` (category), ``source_id`` (str): the idempotency key.
+            - ``customer_id`` (object): the resolved customer, ``None`` when anonymous.
+            - ``occurred_at`` (datetime64[us, UTC]).
+            - ``channel`` (category of every :class:`~cxm.model.Channel`).
+            - ``touchpoint`` (category).
+            - ``stage`` (category, lifecycle order): the touchpoint's catalog stage.
+            - ``kind`` (category), ``direction`` (category: inbound, outbound).
+            - ``text`` (object), ``value`` (float64 money), ``currency`` (category).
+            - ``updated_at`` (datetime64[us, UTC], NaT when the source gave none).
+        """
+        where = InteractionFilter(
+            start=start,
+            end=end,
+            channel=channel,
+            touchpoint=touchpoint,
+            source=source,
+            customer=customer,
+            kind=kind,
+        )
+        with self.store.read() as connection:
+            return interactions_frame(connection, where, attributes=attributes)
+
+    def feedback(
+        self,
+        *,
+        metric: str | Iterable[str] | None = None,
+        start: datetime | str | None = None,
+        end: datetime | str | None = None,
+        channel: str | Iterable[str] | None = None,
+        touchpoint: str | Iterable[str] | None = None,
+        source: str | Iterable[str] | None = None,
+        customer: str | Iterable[str] | None = None,
+        kind: str | Iterable[str] | None = None,
+    ) -> pd.DataFrame:
+        """Return every feedback item with its interaction's context; filters run in SQL.
+
+        Args:
+            metric: Metric(s) to keep: ``nps``, ``csat``, ``ces``, ``rating``, ``custom``.
+            start: Keep feedback given at or after this time.
+            end: Keep feedback given before this time.
+            channel: Channel value(s) to keep.
+            touchpoint: Touchpoint name(s) to keep.
+            source: Source name(s) to keep.
+            customer: Customer id(s) to keep.
+            kind: Interaction kind(s) to keep.
+
+        Returns:
+            One row per feedback item, oldest first, columns:
+
+            - ``interaction_id`` (int64), ``ordinal`` (int64): position in the interaction.
+            - ``customer_id`` (object), ``occurred_at`` (datetime64[us, UTC]).
+            - ``source``, ``channel``, ``touchpoint``, ``stage``, ``kind`` (category).
+            - ``metric`` (category of every :class:`~cxm.model.Metric`).
+            - ``score``, ``scale_min``, ``scale_max`` (float64).
+            - ``question``, ``comment`` (object).
+        """
+        where = InteractionFilter(
+            start=start,
+            end=end,
+            channel=channel,
+            touchpoint=touchpoint,
+            source=source,
+            customer=customer,
+            kind=kind,
+        )
+        with self.store.read() as connection:
+            return feedback_frame(connection, where, metric=metric)
+
+    def customers(self, *, traits: bool = True) -> pd.DataFrame:
+        """Return one row per resolved customer.
+
+        Args:
+            traits: Add one column per trait name (prefixed ``trait_`` where the name would
+                clash with a fixed column).
+
+        Returns:
+            Columns ``customer_id`` (object), ``created_at``, ``updated_at``
+            (datetime64[us, UTC]), ``email``, ``phone`` (object: the first seen of each kind),
+            ``n_identities``, ``n_interactions`` (int64), ``first_seen``, ``last_seen``
+            (datetime64[us, UTC] of the first and last interaction), then the traits.
+        """
+        with self.store.read() as connection:
+            return customers_frame(connection, traits=traits)
+
+    def touchpoints(self) -> pd.DataFrame:
+        """Return the touchpoint catalog: columns ``name``, ``channel``, ``stage``."""
+        table = schema.touchpoints
+        with self.store.read() as connection:
+            rows = connection.execute(
+                select(table.c.name, table.c.channel, table.c.stage).order_by(table.c.name)
+            ).all()
+        return pd.DataFrame(
+            {
+                "name": pd.Series([r[0] for r in rows], dtype=object),
+                "channel": pd.Series([r[1] for r in rows], dtype=object),
+                "stage": pd.Series([r[2] for r in rows], dtype=object),
+            }
+        )
+
+    def quarantined(self, *, source: str | None = None) -> pd.DataFrame:
+        """Return the quarantined items.
+
+        Args:
+            source: Keep only this source's items.
+
+        Returns:
+            Columns ``id`` (int64), ``source``, ``stream``, ``reason``, ``raw`` (object: the
+            payload as JSON text) and ``seen_at`` (datetime64[us, UTC]).
+        """
+        table = schema.quarantine
+        query = select(table).order_by(table.c.id)
+        if source is not None:
+            query = query.where(table.c.source == source)
+        with self.store.read() as connection:
+            rows = connection.execute(query).all()
+        return pd.DataFrame(
+            {
+                "id": pd.Series([r.id for r in rows], dtype="int64"),
+                "source": pd.Series([r.source for r in rows], dtype=object),
+                "stream": pd.Series([r.stream for r in rows], dtype=object),
+                "reason": pd.Series([r.reason for r in rows], dtype=object),
+                "raw": pd.Series([r.raw for r in rows], dtype=object),
+                "seen_at": pd.to_datetime(
+                    pd.Series([r.seen_us for r in rows], dtype="int64"), unit="us", utc=True
+                ),
+            }
+        )
+
+    # -- customers ------------------------------------------------------------------------
+
+    def customer(self, key: str | Identity) -> Customer:
+        """Return the customer an identity or customer id names.
+
+        Args:
+            key: A customer id, an :class:`~cxm.model.Identity`, an e-mail address, a phone
+                number, or ``"<source>:<id-type>:<value>"``.
+
+        Raises:
+            CustomerNotFound: If no customer holds it.
+        """
+        with self.store.read() as connection:
+            customer_id = self.store.customer_id(connection, key, region=self.default_region)
+            return self.store.customer(connection, customer_id)
+
+    def profile(self, key: str | Identity) -> Customer360:
+        """Return a customer's 360-degree profile.
+
+        Args:
+            key: A customer id, an :class:`~cxm.model.Identity`, an e-mail address, a phone
+                number, or ``"<source>:<id-type>:<value>"``.
+
+        Returns:
+            The :class:`~cxm.profile.Customer360`: the customer, identities, traits, and the
+            interactions and feedback in time order.
+
+        Raises:
+            CustomerNotFound: If no customer holds it.
+        """
+        with self.store.read() as connection:
+            customer_id = self.store.customer_id(connection, key, region=self.default_region)
+            customer = self.store.customer(connection, customer_id)
+            where = InteractionFilter(customer=customer_id)
+            interactions = interactions_frame(connection, where)
+            feedback = feedback_frame(connection, where)
+        return Customer360(customer=customer, interactions=interactions, feedback=feedback)
+
+    def export(self, key: str | Identity) -> dict[str, Any]:
+        """Return everything held about a customer, as JSON-ready data (GDPR access).
+
+        Args:
+            key: A customer id or an identity, as for :meth:`profile`.
+
+        Returns:
+            ``customer_id``, ``created_at``, ``updated_at``, ``traits``, ``identities`` (with
+            the source that first asserted each), ``customer_records`` and ``interactions``
+            (each in the form :func:`cxm.model.record_from_dict` reads back, feedback
+            included), ``merges`` (the audit of customers merged into this one) and
+            ``exported_at``. Times are ISO 8601 UTC strings, money a decimal string.
+
+        Raises:
+            CustomerNotFound: If no customer holds it.
+        """
+        with self.store.read() as connection:
+            customer_id = self.store.customer_id(connection, key, region=self.default_region)
+            return self.store.export(connection, customer_id)
+
+    def erase(self, key: str | Identity) -> dict[str, int]:
+        """Delete everything held about a customer (GDPR erasure), in one transaction.
+
+        Removes the customer, its identities, customer records, interactions and their
+        feedback, the merge audit rows that name it and quarantined payloads that contain one
+        of its identities.
+
+        Args:
+            key: A customer id or an identity, as for :meth:`profile`.
+
+        Returns:
+            Rows deleted per table: ``customers``, ``identities``, ``customer_records``,
+            ``interactions``, ``feedback``, ``merges``, ``quarantine``.
+
+        Raises:
+            CustomerNotFound: If no customer holds it.
+        """
+        with self.store.write_transaction() as connection:
+            customer_id = self.store.customer_id(connection, key, region=self.default_region)
+            return self.store.erase(connection, customer_id)
+
