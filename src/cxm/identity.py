@@ -18,7 +18,7 @@ import functools
 import hashlib
 import re
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import attrs
 import email_validator
@@ -74,7 +74,9 @@ def normalize_email(value: str) -> str:
             candidate, check_deliverability=False, allow_smtputf8=True
         )
     except email_validator.EmailNotValidError as exc:
-        raise ValidationError("Identity.value", value, f"not a valid e-mail address: {exc}") from exc
+        raise ValidationError(
+            "Identity.value", value, f"not a valid e-mail address: {exc}"
+        ) from exc
     return checked.normalized.lower()
 
 
@@ -131,7 +133,7 @@ def normalize_identity(kind: str, value: str, region: str | None = None) -> tupl
         return kind, normalize_email(value)
     if kind == PHONE:
         return kind, normalize_phone(value, region)
-    if not isinstance(kind, str) or not _SCOPED_KIND.match(kind):
+    if not _SCOPED_KIND.match(str(kind)):
         raise ValidationError(
             "Identity.kind",
             kind,
@@ -169,7 +171,7 @@ def customer_id_for(salt: str, identity: tuple[str, str]) -> str:
     return f"cus_{digest}"
 
 
-class UnionFind:
+class UnionFind(Generic[K]):
     """A disjoint-set forest with path halving and union by size.
 
     Examples:
@@ -182,16 +184,19 @@ class UnionFind:
     __slots__ = ("_parent", "_size")
 
     def __init__(self) -> None:
-        self._parent: dict[Hashable, Hashable] = {}
-        self._size: dict[Hashable, int] = {}
+        self._parent: dict[K, K] = {}
+        self._size: dict[K, int] = {}
 
-    def add(self, node: Hashable) -> None:
+    def __contains__(self, node: object) -> bool:
+        return node in self._parent
+
+    def add(self, node: K) -> None:
         """Add ``node`` as a singleton set if it is not there yet."""
         if node not in self._parent:
             self._parent[node] = node
             self._size[node] = 1
 
-    def find(self, node: Hashable) -> Hashable:
+    def find(self, node: K) -> K:
         """Return the representative of ``node``'s set, adding ``node`` if it is new."""
         parent = self._parent
         if node not in parent:
@@ -202,7 +207,7 @@ class UnionFind:
             node = parent[node]
         return node
 
-    def union(self, left: Hashable, right: Hashable) -> Hashable:
+    def union(self, left: K, right: K) -> K:
         """Merge the sets of ``left`` and ``right``; return the new representative."""
         root_left, root_right = self.find(left), self.find(right)
         if root_left == root_right:
@@ -213,9 +218,9 @@ class UnionFind:
         self._size[root_left] += self._size[root_right]
         return root_left
 
-    def groups(self) -> dict[Hashable, list[Hashable]]:
+    def groups(self) -> dict[K, list[K]]:
         """Return every set as ``{representative: [members]}``."""
-        out: dict[Hashable, list[Hashable]] = {}
+        out: dict[K, list[K]] = {}
         for node in self._parent:
             out.setdefault(self.find(node), []).append(node)
         return out
@@ -247,6 +252,11 @@ def resolve_components(
 ) -> ComponentResolution:
     """Resolve one batch of records' identities into customers.
 
+    Two levels of union-find keep the common case cheap: identities are only joined for records
+    that assert more than one; stored customers that end up in one component are then joined
+    among themselves, so a chain across several stored customers merges them all into the
+    oldest.
+
     Args:
         record_identities: For each record, the normalised identities it asserts together.
         known: ``{identity: customer_id}`` for the identities already in the store.
@@ -258,63 +268,88 @@ def resolve_components(
         The resolution: which customer each identity belongs to, which customers are new and
         which existing customers merge.
     """
-    uf = UnionFind()
-    # Stored customers are nodes too, so two identities of one stored customer stay together
-    # even when the batch asserts them on separate records.
-    for identity, customer_id in known.items():
-        uf.union(("customer", customer_id), identity)
-    customers_in: dict[Hashable, set[str]] = {}
-    for identity, customer_id in known.items():
-        customers_in.setdefault(uf.find(identity), set()).add(customer_id)
-
-    # The first record whose identities joined a customer's set to another customer's set is
-    # the evidence kept in the merge audit.
-    evidence: dict[str, int] = {}
-    for index, identities in enumerate(record_identities):
-        if not identities:
-            continue
-        first = identities[0]
-        uf.find(first)
-        for other in identities[1:]:
-            root_a, root_b = uf.find(first), uf.find(other)
-            if root_a == root_b:
-                continue
-            set_a, set_b = customers_in.pop(root_a, set()), customers_in.pop(root_b, set())
-            if set_a and set_b:
-                for customer_id in set_a | set_b:
-                    evidence.setdefault(customer_id, index)
-            merged = set_a | set_b
-            root = uf.union(root_a, root_b)
-            if merged:
-                customers_in[root] = merged
-
+    groups, first_record = _link_identities(record_identities)
+    group_customers, survivor_of, merges = _merge_stored_customers(
+        groups, first_record, known, customer_age
+    )
     customer_of: dict[tuple[str, str], str] = {}
     new_customers: dict[str, tuple[str, str]] = {}
-    merges: list[tuple[str, str, int]] = []
-    new_identities: list[tuple[str, str]] = []
-    for members in uf.groups().values():
-        identities = [m for m in members if m[0] != "customer"]  # type: ignore[index]
-        customers = sorted(
-            (m[1] for m in members if m[0] == "customer"),  # type: ignore[index]
-            key=lambda cid: customer_age[cid],
-        )
-        if customers:
-            survivor = customers[0]
-            merges.extend((survivor, merged, evidence.get(merged, -1)) for merged in customers[1:])
+    for root, members in groups.items():
+        found = group_customers[root]
+        if found:
+            survivor = survivor_of[next(iter(found))]
         else:
-            smallest: tuple[str, str] = min(identities)  # type: ignore[type-var,assignment]
+            smallest = min(members)
             survivor = customer_id_for(salt, smallest)
             new_customers[survivor] = smallest
+        for identity in members:
+            customer_of[identity] = survivor
+    # Identities asserted alone: their stored customer (or its survivor), or a new customer.
+    for identities in record_identities:
         for identity in identities:
-            customer_of[identity] = survivor  # type: ignore[index]
-            if identity not in known:
-                new_identities.append(identity)  # type: ignore[arg-type]
+            if identity in customer_of:
+                continue
+            held = known.get(identity)
+            if held is None:
+                held = customer_id_for(salt, identity)
+                new_customers[held] = identity
+            customer_of[identity] = survivor_of.get(held, held)
     return ComponentResolution(
         customer_of=customer_of,
         new_customers=new_customers,
         merges=merges,
-        new_identities=new_identities,
+        new_identities=[identity for identity in customer_of if identity not in known],
     )
+
+
+def _link_identities(
+    record_identities: Sequence[Sequence[tuple[str, str]]],
+) -> tuple[dict[tuple[str, str], list[tuple[str, str]]], dict[tuple[str, str], int]]:
+    """Join identities asserted together; return the groups and each group's first record."""
+    linked: UnionFind[tuple[str, str]] = UnionFind()
+    for identities in record_identities:
+        for other in identities[1:]:
+            linked.union(identities[0], other)
+    first_record: dict[tuple[str, str], int] = {}
+    for index, identities in enumerate(record_identities):
+        if len(identities) > 1:
+            first_record.setdefault(linked.find(identities[0]), index)
+    return linked.groups(), first_record
+
+
+def _merge_stored_customers(
+    groups: Mapping[tuple[str, str], Sequence[tuple[str, str]]],
+    first_record: Mapping[tuple[str, str], int],
+    known: Mapping[tuple[str, str], str],
+    customer_age: Mapping[str, tuple[int, str]],
+) -> tuple[dict[tuple[str, str], set[str]], dict[str, str], list[tuple[str, str, int]]]:
+    """Join stored customers that share a group; the oldest of each set survives.
+
+    Returns:
+        ``(stored customers per group, survivor per stored customer, merges)``; a merge is
+        ``(survivor, merged, index of the first record that linked them)``.
+    """
+    customers: UnionFind[str] = UnionFind()
+    evidence: dict[str, int] = {}
+    group_customers: dict[tuple[str, str], set[str]] = {}
+    for root, members in groups.items():
+        found = {known[m] for m in members if m in known}
+        group_customers[root] = found
+        ordered = sorted(found)
+        for customer_id in ordered:
+            customers.add(customer_id)
+            if len(ordered) > 1:
+                evidence.setdefault(customer_id, first_record[root])
+                customers.union(ordered[0], customer_id)
+    survivor_of: dict[str, str] = {}
+    merges: list[tuple[str, str, int]] = []
+    for stored in customers.groups().values():
+        ranked = sorted(stored, key=lambda cid: customer_age[cid])
+        survivor = ranked[0]
+        for merged in ranked:
+            survivor_of[merged] = survivor
+        merges.extend((survivor, m, evidence.get(m, -1)) for m in ranked[1:])
+    return group_customers, survivor_of, merges
 
 
 def dedupe(items: Iterable[K]) -> list[K]:

@@ -142,95 +142,81 @@ DEFAULT_SCALES: dict[Metric, tuple[float, float]] = {
 }
 
 
-def _enum_converter(enum_type: type[enum.StrEnum], field: str) -> Any:
-    members = {member.value: member for member in enum_type}
+def _check_enum(enum_type: type[enum.StrEnum], field: str, value: Any) -> Any:
+    if isinstance(value, enum_type):
+        return value
+    try:
+        return enum_type(value)
+    except (ValueError, TypeError):
+        allowed = ", ".join(sorted(member.value for member in enum_type))
+        raise ValidationError(field, value, f"must be one of: {allowed}") from None
 
-    def convert(value: Any) -> Any:
+
+def check_aware_utc(field: str, value: Any) -> datetime:
+    """Return ``value`` as an aware UTC datetime, or raise naming ``field``.
+
+    Accepts an aware :class:`~datetime.datetime` (``pandas.Timestamp`` included) or an ISO 8601
+    string with an offset. Naive values are refused: guessing their zone silently shifts every
+    time by hours.
+    """
+    if isinstance(value, str):
         try:
-            return members[value]
-        except (KeyError, TypeError):
-            allowed = ", ".join(sorted(members))
-            raise ValidationError(field, value, f"must be one of: {allowed}") from None
-
-    return convert
-
-
-def _aware_utc(field: str, *, optional: bool) -> Any:
-    def convert(value: Any) -> datetime | None:
-        if value is None and optional:
-            return None
-        if isinstance(value, str):
-            try:
-                value = datetime.fromisoformat(value)
-            except ValueError:
-                raise ValidationError(field, value, "not an ISO 8601 date-time") from None
-        if not isinstance(value, datetime):
-            raise ValidationError(field, value, "must be a time-zone aware datetime")
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValidationError(
-                field, value, "naive datetime has no time zone; pass an aware one (tzinfo=UTC)"
-            )
-        if type(value) is not datetime:  # pandas.Timestamp and friends
-            value = datetime.fromisoformat(value.isoformat())
-        return value.astimezone(UTC) if value.tzinfo is not UTC else value
-
-    return convert
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValidationError(field, value, "not an ISO 8601 date-time") from None
+    if not isinstance(value, datetime):
+        raise ValidationError(field, value, "must be a time-zone aware datetime")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError(
+            field, value, "naive datetime has no time zone; pass an aware one (tzinfo=UTC)"
+        )
+    if type(value) is not datetime:  # pandas.Timestamp and friends
+        value = datetime.fromisoformat(value.isoformat())
+    return value.astimezone(UTC) if value.tzinfo is not UTC else value  # type: ignore[no-any-return]
 
 
-def _source(field: str) -> Any:
-    def convert(value: Any) -> str:
-        if not isinstance(value, str) or not _SOURCE.match(value):
-            raise ValidationError(
-                field, value, "must be a lower-case name of letters, digits, '_', '.' or '-'"
-            )
-        return value
-
-    return convert
+def _check_source(field: str, value: Any) -> str:
+    if not isinstance(value, str) or not _SOURCE.match(value):
+        raise ValidationError(
+            field, value, "must be a lower-case name of letters, digits, '_', '.' or '-'"
+        )
+    return value
 
 
-def _source_id(field: str) -> Any:
-    def convert(value: Any) -> str:
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str) or not value.strip():
-            raise ValidationError(field, value, "must be a non-empty string")
-        if len(value) > MAX_SOURCE_ID_LENGTH:
-            raise ValidationError(field, value, f"longer than {MAX_SOURCE_ID_LENGTH} characters")
-        return value
-
-    return convert
+def _check_source_id(field: str, value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(field, value, "must be a non-empty string")
+    if len(value) > MAX_SOURCE_ID_LENGTH:
+        raise ValidationError(field, value, f"longer than {MAX_SOURCE_ID_LENGTH} characters")
+    return value
 
 
-def _json_object(field: str) -> Any:
-    def convert(value: Any) -> dict[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, Mapping):
-            raise ValidationError(field, value, "must be a mapping of names to JSON values")
-        if not value:
-            return {}
-        out = dict(value)
-        try:
-            json.dumps(out, allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise ValidationError(field, value, f"must hold only JSON values: {exc}") from None
-        for key in out:
-            if not isinstance(key, str):
-                raise ValidationError(field, value, f"key {key!r} is not a string")
-        return out
-
-    return convert
+def _check_json_object(field: str, value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValidationError(field, value, "must be a mapping of names to JSON values")
+    if not value:
+        return {}
+    out = dict(value)
+    for key in out:
+        if not isinstance(key, str):
+            raise ValidationError(field, value, f"key {key!r} is not a string")
+    try:
+        json.dumps(out, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(field, value, f"must hold only JSON values: {exc}") from None
+    return out
 
 
-def _optional_text(field: str) -> Any:
-    def convert(value: Any) -> str | None:
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise ValidationError(field, value, "must be a string")
-        return value
-
-    return convert
+def _check_optional_text(field: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(field, value, "must be a string")
+    return value
 
 
 @attrs.frozen(init=False, repr=True)
@@ -259,7 +245,7 @@ class Identity:
 
     def __init__(self, kind: str, value: str, *, region: str | None = None) -> None:
         normalised_kind, normalised_value = normalize_identity(kind, value, region)
-        self.__attrs_init__(normalised_kind, normalised_value)  # type: ignore[attr-defined]
+        self.__attrs_init__(normalised_kind, normalised_value)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -270,31 +256,108 @@ class Identity:
         return self.key < other.key
 
 
-def _identities(field: str) -> Any:
-    def convert(value: Any) -> tuple[Identity, ...]:
-        if value is None:
-            return ()
-        if isinstance(value, (str, bytes, Identity)) or not isinstance(value, Iterable):
-            raise ValidationError(field, value, "must be a list of Identity")
-        out: list[Identity] = []
-        for item in value:
-            if isinstance(item, Identity):
-                out.append(item)
-            elif isinstance(item, tuple) and len(item) == 2:
-                out.append(Identity(item[0], item[1]))
-            else:
-                raise ValidationError(field, item, "must be an Identity or a (kind, value) pair")
-        return tuple(dict.fromkeys(out))
+def _check_identities(field: str, value: Any) -> tuple[Identity, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, (str, bytes, Identity)) or not isinstance(value, Iterable):
+        raise ValidationError(field, value, "must be a list of Identity")
+    out: list[Identity] = []
+    for item in value:
+        if isinstance(item, Identity):
+            out.append(item)
+        elif isinstance(item, tuple) and len(item) == 2:
+            out.append(Identity(item[0], item[1]))
+        else:
+            raise ValidationError(field, item, "must be an Identity or a (kind, value) pair")
+    if len(out) == 1:
+        return (out[0],)
+    return tuple(dict.fromkeys(out))
 
-    return convert
+
+# Named converters, one per field, so that error messages name the field and type checkers see
+# a function (attrs' mypy plugin reads converters only from named functions).
+def _metric(value: Any) -> Metric:
+    return _check_enum(Metric, "Feedback.metric", value)  # type: ignore[no-any-return]
 
 
-def _score(value: Any) -> float | int:
+def _feedback_question(value: Any) -> str | None:
+    return _check_optional_text("Feedback.question", value)
+
+
+def _feedback_comment(value: Any) -> str | None:
+    return _check_optional_text("Feedback.comment", value)
+
+
+def _touchpoint_channel(value: Any) -> Channel:
+    return _check_enum(Channel, "Touchpoint.channel", value)  # type: ignore[no-any-return]
+
+
+def _touchpoint_stage(value: Any) -> str | None:
+    return _check_optional_text("Touchpoint.stage", value)
+
+
+def _interaction_source(value: Any) -> str:
+    return _check_source("Interaction.source", value)
+
+
+def _interaction_source_id(value: Any) -> str:
+    return _check_source_id("Interaction.source_id", value)
+
+
+def _interaction_occurred_at(value: Any) -> datetime:
+    return check_aware_utc("Interaction.occurred_at", value)
+
+
+def _interaction_channel(value: Any) -> Channel:
+    return _check_enum(Channel, "Interaction.channel", value)  # type: ignore[no-any-return]
+
+
+def _interaction_direction(value: Any) -> Direction:
+    return _check_enum(Direction, "Interaction.direction", value)  # type: ignore[no-any-return]
+
+
+def _interaction_text(value: Any) -> str | None:
+    return _check_optional_text("Interaction.text", value)
+
+
+def _interaction_identities(value: Any) -> tuple[Identity, ...]:
+    return _check_identities("Interaction.identities", value)
+
+
+def _interaction_attributes(value: Any) -> dict[str, Any]:
+    return _check_json_object("Interaction.attributes", value)
+
+
+def _interaction_updated_at(value: Any) -> datetime | None:
+    return None if value is None else check_aware_utc("Interaction.updated_at", value)
+
+
+def _record_source(value: Any) -> str:
+    return _check_source("CustomerRecord.source", value)
+
+
+def _record_source_id(value: Any) -> str:
+    return _check_source_id("CustomerRecord.source_id", value)
+
+
+def _record_identities(value: Any) -> tuple[Identity, ...]:
+    return _check_identities("CustomerRecord.identities", value)
+
+
+def _record_traits(value: Any) -> dict[str, Any]:
+    return _check_json_object("CustomerRecord.traits", value)
+
+
+def _record_updated_at(value: Any) -> datetime | None:
+    return None if value is None else check_aware_utc("CustomerRecord.updated_at", value)
+
+
+def _score(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, Real):
         raise ValidationError("Feedback.score", value, "must be a number")
     if not math.isfinite(value):
         raise ValidationError("Feedback.score", value, "must be finite")
-    return value
+    return value  # type: ignore[return-value]
 
 
 def _scale(value: Any) -> tuple[float, float] | None:
@@ -338,23 +401,24 @@ class Feedback:
         cxm.exceptions.ValidationError: Feedback.score=0: outside the csat scale 1..5
     """
 
-    metric: Metric = attrs.field(converter=_enum_converter(Metric, "Feedback.metric"))
+    metric: Metric = attrs.field(converter=_metric)
     score: float | int = attrs.field(converter=_score)
     scale: tuple[float, float] = attrs.field(default=None, converter=_scale)
-    question: str | None = attrs.field(
-        default=None, converter=_optional_text("Feedback.question")
-    )
-    comment: str | None = attrs.field(default=None, converter=_optional_text("Feedback.comment"))
+    question: str | None = attrs.field(default=None, converter=_feedback_question)
+    comment: str | None = attrs.field(default=None, converter=_feedback_comment)
 
     def __attrs_post_init__(self) -> None:
         metric = self.metric
-        if self.scale is None:
+        # ``None`` until the metric's default scale is filled in here.
+        scale: tuple[float, float] | None = self.scale
+        if scale is None:
             if metric is Metric.CUSTOM:
                 raise ValidationError("Feedback.scale", None, "a custom metric needs a scale")
-            object.__setattr__(self, "scale", DEFAULT_SCALES[metric])
-        elif metric is Metric.NPS and tuple(self.scale) != (0, 10):
-            raise ValidationError("Feedback.scale", self.scale, "NPS is always asked on 0..10")
-        low, high = self.scale
+            scale = DEFAULT_SCALES[metric]
+            object.__setattr__(self, "scale", scale)
+        elif metric is Metric.NPS and tuple(scale) != (0, 10):
+            raise ValidationError("Feedback.scale", scale, "NPS is always asked on 0..10")
+        low, high = scale
         if not low <= self.score <= high:
             raise ValidationError(
                 "Feedback.score", self.score, f"outside the {metric} scale {low:g}..{high:g}"
@@ -391,8 +455,10 @@ def _money(value: Any) -> Decimal | None:
     if abs(amount) >= _MAX_MONEY:
         raise ValidationError("Interaction.value", value, f"magnitude must be below {_MAX_MONEY}")
     exponent = amount.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -MONEY_DECIMALS and amount != amount.quantize(
-        Decimal(1).scaleb(-MONEY_DECIMALS)
+    if (
+        isinstance(exponent, int)
+        and exponent < -MONEY_DECIMALS
+        and amount != amount.quantize(Decimal(1).scaleb(-MONEY_DECIMALS))
     ):
         raise ValidationError(
             "Interaction.value", value, f"more than {MONEY_DECIMALS} decimal places"
@@ -439,8 +505,8 @@ class Touchpoint:
     """
 
     name: str = attrs.field(converter=_touchpoint)
-    channel: Channel = attrs.field(converter=_enum_converter(Channel, "Touchpoint.channel"))
-    stage: str | None = attrs.field(default=None, converter=_optional_text("Touchpoint.stage"))
+    channel: Channel = attrs.field(converter=_touchpoint_channel)
+    stage: str | None = attrs.field(default=None, converter=_touchpoint_stage)
 
 
 @attrs.frozen(kw_only=True)
@@ -472,31 +538,22 @@ class Interaction:
         ValidationError: If a field is invalid; the message names the field and the value.
     """
 
-    source: str = attrs.field(converter=_source("Interaction.source"))
-    source_id: str = attrs.field(converter=_source_id("Interaction.source_id"))
-    occurred_at: datetime = attrs.field(
-        converter=_aware_utc("Interaction.occurred_at", optional=False)
-    )
-    channel: Channel = attrs.field(converter=_enum_converter(Channel, "Interaction.channel"))
+    source: str = attrs.field(converter=_interaction_source)
+    source_id: str = attrs.field(converter=_interaction_source_id)
+    occurred_at: datetime = attrs.field(converter=_interaction_occurred_at)
+    channel: Channel = attrs.field(converter=_interaction_channel)
     kind: str = attrs.field(converter=_kind)
     touchpoint: str | None = attrs.field(default=None, converter=_touchpoint)
-    direction: Direction = attrs.field(
-        default=Direction.INBOUND,
-        converter=_enum_converter(Direction, "Interaction.direction"),
-    )
-    text: str | None = attrs.field(default=None, converter=_optional_text("Interaction.text"))
+    direction: Direction = attrs.field(default=Direction.INBOUND, converter=_interaction_direction)
+    text: str | None = attrs.field(default=None, converter=_interaction_text)
     value: Decimal | None = attrs.field(default=None, converter=_money)
     currency: str | None = attrs.field(default=None, converter=_currency)
-    identities: tuple[Identity, ...] = attrs.field(
-        default=(), converter=_identities("Interaction.identities")
-    )
+    identities: tuple[Identity, ...] = attrs.field(default=(), converter=_interaction_identities)
     attributes: dict[str, Any] = attrs.field(
-        factory=dict, converter=_json_object("Interaction.attributes"), hash=False
+        factory=dict, converter=_interaction_attributes, hash=False
     )
     feedback: tuple[Feedback, ...] = attrs.field(default=(), converter=_feedback)
-    updated_at: datetime | None = attrs.field(
-        default=None, converter=_aware_utc("Interaction.updated_at", optional=True)
-    )
+    updated_at: datetime | None = attrs.field(default=None, converter=_interaction_updated_at)
 
     record_type: ClassVar[str] = "interaction"
 
@@ -520,17 +577,11 @@ class CustomerRecord:
         ValidationError: If a field is invalid or there is no identity.
     """
 
-    source: str = attrs.field(converter=_source("CustomerRecord.source"))
-    source_id: str = attrs.field(converter=_source_id("CustomerRecord.source_id"))
-    identities: tuple[Identity, ...] = attrs.field(
-        converter=_identities("CustomerRecord.identities")
-    )
-    traits: dict[str, Any] = attrs.field(
-        factory=dict, converter=_json_object("CustomerRecord.traits"), hash=False
-    )
-    updated_at: datetime | None = attrs.field(
-        default=None, converter=_aware_utc("CustomerRecord.updated_at", optional=True)
-    )
+    source: str = attrs.field(converter=_record_source)
+    source_id: str = attrs.field(converter=_record_source_id)
+    identities: tuple[Identity, ...] = attrs.field(converter=_record_identities)
+    traits: dict[str, Any] = attrs.field(factory=dict, converter=_record_traits, hash=False)
+    updated_at: datetime | None = attrs.field(default=None, converter=_record_updated_at)
 
     record_type: ClassVar[str] = "customer_record"
 
@@ -564,9 +615,9 @@ class Customer:
 def _feedback_from_dict(item: Mapping[str, Any]) -> Feedback:
     scale = item.get("scale")
     return Feedback(
-        metric=item.get("metric"),  # type: ignore[arg-type]
-        score=item.get("score"),  # type: ignore[arg-type]
-        scale=tuple(scale) if scale is not None else None,  # type: ignore[arg-type]
+        metric=item.get("metric"),
+        score=item.get("score"),
+        scale=tuple(scale) if scale is not None else None,
         question=item.get("question"),
         comment=item.get("comment"),
     )
@@ -611,16 +662,18 @@ def record_from_dict(data: Mapping[str, Any]) -> Interaction | CustomerRecord:
         record_type = "interaction" if "occurred_at" in data else "customer_record"
     known = {"interaction", "customer_record"}
     if record_type not in known:
-        raise ValidationError("record_type", record_type, "must be 'interaction' or 'customer_record'")
+        raise ValidationError(
+            "record_type", record_type, "must be 'interaction' or 'customer_record'"
+        )
     if record_type == "customer_record":
         allowed = {"record_type", "source", "source_id", "identities", "traits", "updated_at"}
         _reject_unknown_keys(data, allowed, "CustomerRecord")
         return CustomerRecord(
-            source=data.get("source"),  # type: ignore[arg-type]
-            source_id=data.get("source_id"),  # type: ignore[arg-type]
+            source=data.get("source"),
+            source_id=data.get("source_id"),
             identities=_identities_from_dict(data.get("identities"), "CustomerRecord.identities"),
-            traits=data.get("traits"),  # type: ignore[arg-type]
-            updated_at=data.get("updated_at"),  # type: ignore[arg-type]
+            traits=data.get("traits"),
+            updated_at=data.get("updated_at"),
         )
     allowed = {f.name for f in attrs.fields(Interaction)} | {"record_type", "customer_id"}
     _reject_unknown_keys(data, allowed, "Interaction")
@@ -628,18 +681,18 @@ def record_from_dict(data: Mapping[str, Any]) -> Interaction | CustomerRecord:
     if not isinstance(feedback, list):
         raise ValidationError("Interaction.feedback", feedback, "must be a list")
     return Interaction(
-        source=data.get("source"),  # type: ignore[arg-type]
-        source_id=data.get("source_id"),  # type: ignore[arg-type]
-        occurred_at=data.get("occurred_at"),  # type: ignore[arg-type]
-        channel=data.get("channel"),  # type: ignore[arg-type]
-        kind=data.get("kind"),  # type: ignore[arg-type]
+        source=data.get("source"),
+        source_id=data.get("source_id"),
+        occurred_at=data.get("occurred_at"),
+        channel=data.get("channel"),
+        kind=data.get("kind"),
         touchpoint=data.get("touchpoint"),
-        direction=data.get("direction", "inbound"),  # type: ignore[arg-type]
+        direction=data.get("direction", "inbound"),
         text=data.get("text"),
         value=data.get("value"),
         currency=data.get("currency"),
         identities=_identities_from_dict(data.get("identities"), "Interaction.identities"),
-        attributes=data.get("attributes"),  # type: ignore[arg-type]
+        attributes=data.get("attributes"),
         feedback=[_feedback_from_dict(item) for item in feedback],
         updated_at=data.get("updated_at"),
     )

@@ -59,11 +59,14 @@ class Customer360:
             ISO 8601 times).
         """
 
+        def iso(moment: Any) -> str | None:
+            return None if pd.isna(moment) else str(moment.isoformat())
+
         def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
             out = frame.copy()
             for column in out.columns:
                 if isinstance(out[column].dtype, pd.DatetimeTZDtype):
-                    out[column] = out[column].map(lambda t: None if pd.isna(t) else t.isoformat())
+                    out[column] = out[column].map(iso)
             out = out.astype(object).where(out.notna(), None)
             return list(out.to_dict(orient="records"))  # type: ignore[arg-type]
 

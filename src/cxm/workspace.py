@@ -24,8 +24,9 @@ from cxm.model import Customer, CustomerRecord, Identity, Interaction, Touchpoin
 from cxm.profile import Customer360
 from cxm.store import schema
 from cxm.store.frames import InteractionFilter, customers_frame, feedback_frame, interactions_frame
+from cxm.store.sql import native_upsert
 from cxm.store.store import Store, now_us
-from cxm.store.writer import BatchCounts, _upsert
+from cxm.store.writer import BatchCounts
 
 __all__ = ["IngestReport", "Rejection", "Workspace"]
 
@@ -92,8 +93,15 @@ class IngestReport:
     @property
     def summary(self) -> pd.DataFrame:
         """The counts as a one-column DataFrame (index: ``new``, ``updated``, ...)."""
-        names = ("new", "updated", "unchanged", "rejected", "customers_created",
-                 "customers_merged", "batches")
+        names = (
+            "new",
+            "updated",
+            "unchanged",
+            "rejected",
+            "customers_created",
+            "customers_merged",
+            "batches",
+        )
         return pd.DataFrame({"count": [getattr(self, n) for n in names]}, index=list(names))
 
     def __str__(self) -> str:
@@ -233,10 +241,14 @@ class Workspace:
         rejected: list[tuple[int, Any, str, str]] = []
         if isinstance(records, (Interaction, CustomerRecord)):
             records = [records]
+        # Typed callers pass records or mappings; untyped ones may pass anything, and anything
+        # else is quarantined rather than crashing the batch.
+        item: Any
         for index, item in enumerate(records):
             if isinstance(item, (Interaction, CustomerRecord)):
                 batch.append(item)
             else:
+                source = item.get("source") if isinstance(item, Mapping) else None
                 try:
                     if not isinstance(item, Mapping):
                         raise ValidationError(
@@ -249,7 +261,6 @@ class Workspace:
                 except ValidationError as exc:
                     if on_error == "raise":
                         raise
-                    source = item.get("source") if isinstance(item, Mapping) else None
                     rejected.append(
                         (index, item, source if isinstance(source, str) else "unknown", str(exc))
                     )
@@ -284,6 +295,7 @@ class Workspace:
                     raise
                 time.sleep(0.05 * (attempt + 1))
         report._add(counts)
+        self.store.note_rows_written(counts.new)
         report.rejected += len(rejected)
         for index, _item, source, reason in rejected:
             if len(report.rejections) < 1_000:
@@ -321,14 +333,15 @@ class Workspace:
         Returns:
             The number of entries written.
         """
-        rows = [
-            {"name": t.name, "channel": t.channel.value, "stage": t.stage} for t in touchpoints
-        ]
+        entries = list(touchpoints)
+        rows = [{"name": t.name, "channel": t.channel.value, "stage": t.stage} for t in entries]
         if not rows:
             return 0
         with self.store.write_transaction() as connection:
-            connection.execute(_upsert(connection, schema.touchpoints, ["name"]), rows)
-        self.store.writer.known_touchpoints.update(row["name"] for row in rows)
+            connection.execute(
+                native_upsert(connection.dialect.name, schema.touchpoints, ["name"]), rows
+            )
+        self.store.writer.known_touchpoints.update(t.name for t in entries)
         return len(rows)
 
     # -- reading --------------------------------------------------------------------------
@@ -568,4 +581,3 @@ class Workspace:
         with self.store.write_transaction() as connection:
             customer_id = self.store.customer_id(connection, key, region=self.default_region)
             return self.store.erase(connection, customer_id)
-

@@ -1,1 +1,1 @@
-"""Experience metrics: pure functions over DataFrames (NPS, CSAT, CES, retention, lifetime value)."""
+"""Experience metrics: pure functions over DataFrames (NPS, CSAT, CES, retention, value)."""

@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_encode = json.encoder.encode_basestring  # the C encoder json.dumps(ensure_ascii=False) uses
 _ONE_US = timedelta(microseconds=1)
 _MONEY_SCALE = Decimal(10) ** MONEY_DECIMALS
 
@@ -77,9 +78,10 @@ def dumps(value: Any) -> str:
 
 
 def _identities_json(identities: Sequence[Identity]) -> str:
+    """Serialise identities as ``[[kind, value], ...]`` (what :func:`dumps` would write, faster)."""
     if not identities:
         return "[]"
-    return dumps([[identity.kind, identity.value] for identity in identities])
+    return "[" + ",".join(f"[{_encode(i.kind)},{_encode(i.value)}]" for i in identities) + "]"
 
 
 def feedback_rows(feedback: Sequence[Feedback]) -> tuple[tuple[Any, ...], ...]:
@@ -150,7 +152,7 @@ def _identity_dicts(identities_json: str) -> list[dict[str, str]]:
 
 
 def interaction_dict(
-    row: Mapping[str, Any], feedback: Sequence[Mapping[str, Any]]
+    row: Mapping[Any, Any], feedback: Sequence[Mapping[str, Any]]
 ) -> dict[str, Any]:
     """Map a stored interaction (and its feedback rows) to a JSON-ready dictionary.
 
@@ -187,7 +189,7 @@ def interaction_dict(
     }
 
 
-def record_dict(row: Mapping[str, Any]) -> dict[str, Any]:
+def record_dict(row: Mapping[Any, Any]) -> dict[str, Any]:
     """Map a stored customer record to a JSON-ready dictionary."""
     return {
         "record_type": "customer_record",

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement
 
 from cxm.exceptions import ValidationError
-from cxm.model import Channel, JourneyStage, Metric, _aware_utc
+from cxm.model import Channel, JourneyStage, Metric, check_aware_utc
 from cxm.store import schema
 from cxm.store.codec import us_from_datetime
 from cxm.store.writer import chunked
@@ -119,12 +119,8 @@ class InteractionFilter:
         customer: str | Iterable[str] | None = None,
         kind: str | Iterable[str] | None = None,
     ) -> None:
-        self.start_us = None if start is None else us_from_datetime(
-            _aware_utc("start", optional=False)(start)
-        )
-        self.end_us = None if end is None else us_from_datetime(
-            _aware_utc("end", optional=False)(end)
-        )
+        self.start_us = None if start is None else us_from_datetime(check_aware_utc("start", start))
+        self.end_us = None if end is None else us_from_datetime(check_aware_utc("end", end))
         channels = _as_list(channel)
         if channels is not None:
             allowed = {c.value for c in Channel}
@@ -179,10 +175,7 @@ def _read(connection: Connection, query: Select[Any]) -> tuple[list[str], list[t
 
 
 def _frame(columns: list[str], rows: list[tuple[Any, ...]]) -> dict[str, Any]:
-    if rows:
-        transposed = list(zip(*rows, strict=True))
-    else:
-        transposed = [() for _ in columns]
+    transposed = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
     return dict(zip(columns, transposed, strict=True))
 
 

@@ -27,6 +27,7 @@ from cxm.store import schema
 from cxm.store.codec import datetime_from_us, interaction_dict, iso_from_us, record_dict
 from cxm.store.engine import WRITE_OPTION, create_store_engine, redact_url
 from cxm.store.migrate import upgrade
+from cxm.store.sql import CompiledStatements
 from cxm.store.writer import BatchWriter, chunked, new_salt
 
 __all__ = ["Store", "now_us"]
@@ -72,7 +73,11 @@ class Store:
                 if hasattr(exc, "orig")
                 else f"cannot open {redact_url(self.engine.url)}: {exc}"
             ) from exc
-        self.writer = BatchWriter(salt=self.salt)
+        self._rows_since_analyze = 0
+        self._analyzed_rows = self._estimated_rows()
+        self.writer = BatchWriter(
+            salt=self.salt, statements=CompiledStatements(self.engine.dialect)
+        )
 
     @property
     def dialect(self) -> str:
@@ -96,6 +101,41 @@ class Store:
                 salt = new_salt()
                 connection.execute(insert(table).values(key=_SALT_KEY, value=salt))
         return str(salt)
+
+    def _estimated_rows(self) -> int:
+        """Return the planner's estimate of the interactions table's size (PostgreSQL only)."""
+        if self.dialect != "postgresql":
+            return 0
+        with self.engine.connect() as connection:
+            estimate = connection.exec_driver_sql(
+                "SELECT reltuples FROM pg_class WHERE relname = 'interactions'"
+            ).scalar()
+        return max(int(estimate or 0), 0)
+
+    def note_rows_written(self, rows: int) -> None:
+        """Refresh PostgreSQL's planner statistics each time the store doubles in size.
+
+        After a bulk load the statistics still describe an empty table, and the planner then
+        scans the whole table for every batch's key lookup; ``ANALYZE`` on a doubling schedule
+        costs a few dozen statements over a billion rows and keeps lookups on the index.
+        """
+        if self.dialect != "postgresql" or rows <= 0:
+            return
+        self._rows_since_analyze += rows
+        if self._rows_since_analyze < max(self._analyzed_rows, 2_000):
+            return
+        with self.engine.connect() as connection:
+            for table in (
+                "interactions",
+                "feedback",
+                "identities",
+                "customers",
+                "customer_records",
+            ):
+                connection.exec_driver_sql(f"ANALYZE {table}")
+            connection.commit()
+        self._analyzed_rows += self._rows_since_analyze
+        self._rows_since_analyze = 0
 
     @contextmanager
     def write_transaction(self) -> Iterator[Connection]:
@@ -149,7 +189,7 @@ class Store:
         identity: tuple[str, str] | None
         if isinstance(key, Identity):
             identity = key.key
-        elif not isinstance(key, str) or not key.strip():
+        elif not str(key).strip():
             raise CustomerNotFound(str(key))
         elif key.startswith(_CUSTOMER_PREFIX):
             table = schema.customers
@@ -212,7 +252,9 @@ class Store:
                 "first_seen": iso_from_us(row.first_seen_us),
             }
             for row in connection.execute(
-                select(ids).where(ids.c.customer_id == customer_id).order_by(ids.c.kind, ids.c.value)
+                select(ids)
+                .where(ids.c.customer_id == customer_id)
+                .order_by(ids.c.kind, ids.c.value)
             )
         ]
         recs = schema.customer_records
@@ -243,20 +285,24 @@ class Store:
             for row in rows
         ]
         merged_ids = self._merged_into(connection, customer_id)
-        merges = [
-            {
-                "merged_at": iso_from_us(row.merged_us),
-                "survivor_id": row.survivor_id,
-                "merged_id": row.merged_id,
-                "source": row.source,
-                "source_id": row.source_id,
-            }
-            for row in connection.execute(
-                select(schema.merges)
-                .where(schema.merges.c.merged_id.in_(merged_ids))
-                .order_by(schema.merges.c.id)
-            )
-        ] if merged_ids else []
+        merges = (
+            [
+                {
+                    "merged_at": iso_from_us(row.merged_us),
+                    "survivor_id": row.survivor_id,
+                    "merged_id": row.merged_id,
+                    "source": row.source,
+                    "source_id": row.source_id,
+                }
+                for row in connection.execute(
+                    select(schema.merges)
+                    .where(schema.merges.c.merged_id.in_(merged_ids))
+                    .order_by(schema.merges.c.id)
+                )
+            ]
+            if merged_ids
+            else []
+        )
         return {
             "customer_id": customer_id,
             "created_at": iso_from_us(cust.created_us),

@@ -20,21 +20,24 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import attrs
-from sqlalchemy import Table, bindparam, delete, insert, select, update
-from sqlalchemy.dialects import mysql as mysql_dialect
-from sqlalchemy.dialects import postgresql as pg_dialect
-from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy import bindparam, delete, insert, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql import ColumnElement
 
 from cxm.identity import resolve_components
-from cxm.model import CustomerRecord, Interaction
+from cxm.model import CustomerRecord, Identity, Interaction
 from cxm.store import schema
-from cxm.store.codec import INTERACTION_COLUMNS, customer_record_row, interaction_row
+from cxm.store.codec import (
+    INTERACTION_COLUMNS,
+    RECORD_COLUMNS,
+    customer_record_row,
+    interaction_row,
+)
+from cxm.store.sql import CompiledStatements, native_insert_ignore
 
 __all__ = ["BatchCounts", "BatchWriter", "chunked", "merge_traits", "new_salt"]
 
@@ -96,35 +99,6 @@ def merge_traits(records: Iterable[tuple[dict[str, Any], int | None, str, str]])
     return dict(sorted(merged.items()))
 
 
-def _upsert(connection: Connection, table: Table, key: Sequence[str]) -> Any:
-    """Return an INSERT that updates every non-key column of an existing row (native clause)."""
-    dialect = connection.dialect.name
-    columns = [c.name for c in table.columns if c.name not in key and not c.primary_key]
-    if dialect == "sqlite":
-        stmt: Any = sqlite_dialect.insert(table)
-        return stmt.on_conflict_do_update(
-            index_elements=list(key), set_={c: stmt.excluded[c] for c in columns}
-        )
-    if dialect == "postgresql":
-        stmt = pg_dialect.insert(table)
-        return stmt.on_conflict_do_update(
-            index_elements=list(key), set_={c: stmt.excluded[c] for c in columns}
-        )
-    stmt = mysql_dialect.insert(table)
-    return stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in columns})
-
-
-def _insert_ignore(connection: Connection, table: Table, key: Sequence[str]) -> Any:
-    """Return an INSERT that leaves an existing row alone (native clause)."""
-    dialect = connection.dialect.name
-    if dialect == "sqlite":
-        return sqlite_dialect.insert(table).on_conflict_do_nothing(index_elements=list(key))
-    if dialect == "postgresql":
-        return pg_dialect.insert(table).on_conflict_do_nothing(index_elements=list(key))
-    stmt = mysql_dialect.insert(table)
-    return stmt.on_duplicate_key_update({key[0]: stmt.inserted[key[0]]})
-
-
 def _collapse(records: Sequence[Any]) -> tuple[list[Any], int]:
     """Keep one record per ``(source, source_id)``: the newest, ties to the later one."""
     winners: dict[tuple[str, str], Any] = {}
@@ -142,16 +116,40 @@ def _not_older(record: Any, held: Any) -> bool:
     return bool(record.updated_at >= held.updated_at)
 
 
+_INTERACTION_WRITE = (*INTERACTION_COLUMNS, "customer_id", "ingested_us")
+_RECORD_WRITE = (*RECORD_COLUMNS, "customer_id", "ingested_us")
+_FEEDBACK_WRITE = (
+    "interaction_id",
+    "ordinal",
+    "metric",
+    "score",
+    "scale_min",
+    "scale_max",
+    "question",
+    "comment",
+)
+
+
+def _keys(identities: Sequence[Identity]) -> tuple[tuple[str, str], ...]:
+    """Return the ``(kind, value)`` keys of a record's identities."""
+    if len(identities) == 1:
+        only = identities[0]
+        return ((only.kind, only.value),)
+    return tuple((i.kind, i.value) for i in identities)
+
+
 @attrs.define
 class BatchWriter:
     """Writes batches of records into one store.
 
     Attributes:
         salt: The workspace's customer-id salt.
+        statements: Compiled hot-path SQL for the store's dialect.
         known_touchpoints: Touchpoint names known to be in the catalog (a cache).
     """
 
     salt: str
+    statements: CompiledStatements
     known_touchpoints: set[str] = attrs.field(factory=set)
 
     def write(
@@ -177,8 +175,8 @@ class BatchWriter:
         records, record_repeats = _collapse(records)
         counts.unchanged += repeats + record_repeats
 
-        all_identities = [tuple(i.key for i in r.identities) for r in records] + [
-            tuple(i.key for i in r.identities) for r in interactions
+        all_identities = [_keys(r.identities) for r in records] + [
+            _keys(r.identities) for r in interactions
         ]
         keys = [(r.source, r.source_id) for r in records] + [
             (r.source, r.source_id) for r in interactions
@@ -210,43 +208,43 @@ class BatchWriter:
         first_source: dict[tuple[str, str], str] = {}
         for identities, (source, _source_id) in zip(all_identities, keys, strict=True):
             for identity in identities:
-                first_source.setdefault(identity, source)
+                if identity not in first_source:
+                    first_source[identity] = source
         known = self._known_identities(connection, list(first_source))
         ages: dict[str, tuple[int, str]] = {}
         known_customers = sorted(set(known.values()))
-        table = schema.customers
         for chunk in chunked(known_customers):
-            rows = connection.execute(
-                select(table.c.customer_id, table.c.created_us).where(
-                    table.c.customer_id.in_(chunk)
-                )
+            rows = self.statements.select_in(
+                connection,
+                "SELECT customer_id, created_us FROM customers WHERE customer_id",
+                (),
+                chunk,
             )
             ages.update((cid, (created, cid)) for cid, created in rows)
         resolution = resolve_components(all_identities, known, ages, self.salt)
 
-        if resolution.new_customers:
-            connection.execute(
-                insert(schema.customers),
-                [
-                    {"customer_id": cid, "created_us": now_us, "updated_us": now_us, "traits": "{}"}
-                    for cid in resolution.new_customers
-                ],
-            )
-            counts.customers_created += len(resolution.new_customers)
-        if resolution.new_identities:
-            connection.execute(
-                insert(schema.identities),
-                [
-                    {
-                        "kind": kind,
-                        "value": value,
-                        "customer_id": resolution.customer_of[(kind, value)],
-                        "source": first_source[(kind, value)],
-                        "first_seen_us": now_us,
-                    }
-                    for kind, value in resolution.new_identities
-                ],
-            )
+        self.statements.insert(
+            connection,
+            schema.customers,
+            ("customer_id", "created_us", "updated_us", "traits"),
+            [(cid, now_us, now_us, "{}") for cid in resolution.new_customers],
+        )
+        counts.customers_created += len(resolution.new_customers)
+        self.statements.insert(
+            connection,
+            schema.identities,
+            ("kind", "value", "customer_id", "source", "first_seen_us"),
+            [
+                (
+                    kind,
+                    value,
+                    resolution.customer_of[(kind, value)],
+                    first_source[(kind, value)],
+                    now_us,
+                )
+                for kind, value in resolution.new_identities
+            ],
+        )
         touched: set[str] = set()
         if resolution.merges:
             self._merge(connection, resolution.merges, keys, now_us)
@@ -255,19 +253,19 @@ class BatchWriter:
         return resolution.customer_of, touched
 
     def _known_identities(
-        self, connection: Connection, keys: Sequence[tuple[str, str]]
+        self, connection: Connection, identities: Sequence[tuple[str, str]]
     ) -> dict[tuple[str, str], str]:
-        by_kind: dict[str, list[str]] = {}
-        for kind, value in keys:
-            by_kind.setdefault(kind, []).append(value)
-        table = schema.identities
+        by_kind: dict[str, list[str]] = defaultdict(list)
+        for kind, value in identities:
+            by_kind[kind].append(value)
         known: dict[tuple[str, str], str] = {}
         for kind, values in by_kind.items():
             for chunk in chunked(values):
-                rows = connection.execute(
-                    select(table.c.value, table.c.customer_id).where(
-                        table.c.kind == kind, table.c.value.in_(chunk)
-                    )
+                rows = self.statements.select_in(
+                    connection,
+                    "SELECT value, customer_id FROM identities WHERE kind = {m} AND value",
+                    (kind,),
+                    chunk,
                 )
                 known.update(((kind, value), cid) for value, cid in rows)
         return known
@@ -319,17 +317,40 @@ class BatchWriter:
         self, connection: Connection, interactions: Sequence[Interaction]
     ) -> None:
         unseen: dict[str, str] = {}
+        known = self.known_touchpoints
         for interaction in interactions:
             name = interaction.touchpoint
-            if name is not None and name not in self.known_touchpoints and name not in unseen:
+            if name is not None and name not in known and name not in unseen:
                 unseen[name] = interaction.channel.value
         if not unseen:
             return
         connection.execute(
-            _insert_ignore(connection, schema.touchpoints, ["name"]),
+            native_insert_ignore(connection.dialect.name, schema.touchpoints, ["name"]),
             [{"name": name, "channel": channel, "stage": None} for name, channel in unseen.items()],
         )
-        self.known_touchpoints.update(unseen)
+        known.update(unseen)
+
+    def _stored(
+        self,
+        connection: Connection,
+        table: str,
+        extra: str,
+        records: Sequence[Interaction] | Sequence[CustomerRecord],
+    ) -> dict[tuple[str, str], tuple[Any, str, int | None]]:
+        """Return ``{(source, source_id): (extra, content_hash, updated_us)}`` for stored keys."""
+        by_source: dict[str, list[str]] = defaultdict(list)
+        for record in records:
+            by_source[record.source].append(record.source_id)
+        stored: dict[tuple[str, str], tuple[Any, str, int | None]] = {}
+        head = (
+            f"SELECT source_id, {extra}, content_hash, updated_us FROM {table} "
+            "WHERE source = {m} AND source_id"
+        )
+        for source, source_ids in by_source.items():
+            for chunk in chunked(source_ids):
+                rows = self.statements.select_in(connection, head, (source,), chunk)
+                stored.update(((source, sid), (ext, h, upd)) for sid, ext, h, upd in rows)
+        return stored
 
     def _write_interactions(
         self,
@@ -341,9 +362,8 @@ class BatchWriter:
     ) -> None:
         if not interactions:
             return
-        table = schema.interactions
-        stored = self._stored(connection, table, interactions, table.c.id)
-        to_write: list[dict[str, Any]] = []
+        stored = self._stored(connection, "interactions", "id", interactions)
+        to_write: list[tuple[Any, ...]] = []
         feedback_of: dict[tuple[str, str], tuple[tuple[Any, ...], ...]] = {}
         changed_ids: list[int] = []
         new_keys: list[tuple[str, str]] = []
@@ -354,7 +374,7 @@ class BatchWriter:
             if held is not None:
                 held_id, held_hash, held_updated = held
                 incoming_updated = row[12]
-                if held_hash == row[-1] or (
+                if held_hash == row[13] or (
                     held_updated is not None
                     and incoming_updated is not None
                     and incoming_updated < held_updated
@@ -366,76 +386,41 @@ class BatchWriter:
             else:
                 counts.new += 1
                 new_keys.append(key)
-            values = dict(zip(INTERACTION_COLUMNS, row, strict=True))
-            values["customer_id"] = customer_id
-            values["ingested_us"] = now_us
-            to_write.append(values)
+            to_write.append((*row, customer_id, now_us))
             if feedback:
                 feedback_of[key] = feedback
         if not to_write:
             return
-        connection.execute(_upsert(connection, table, ["source", "source_id"]), to_write)
+        self.statements.upsert(
+            connection, schema.interactions, _INTERACTION_WRITE, ("source", "source_id"), to_write
+        )
         for chunk in chunked(changed_ids):
-            connection.execute(delete(schema.feedback).where(schema.feedback.c.interaction_id.in_(chunk)))
+            connection.execute(
+                delete(schema.feedback).where(schema.feedback.c.interaction_id.in_(chunk))
+            )
         if not feedback_of:
             return
         ids = {key: held[0] for key, held in stored.items()}
-        missing = [key for key in new_keys if key in feedback_of]
-        ids.update(self._ids_of(connection, missing))
-        feedback_rows = [
-            {
-                "interaction_id": ids[key],
-                "ordinal": item[0],
-                "metric": item[1],
-                "score": item[2],
-                "scale_min": item[3],
-                "scale_max": item[4],
-                "question": item[5],
-                "comment": item[6],
-            }
-            for key, items in feedback_of.items()
-            for item in items
-        ]
-        connection.execute(
-            _upsert(connection, schema.feedback, ["interaction_id", "ordinal"]), feedback_rows
+        ids.update(self._ids_of(connection, [key for key in new_keys if key in feedback_of]))
+        rows = [(ids[key], *item) for key, items in feedback_of.items() for item in items]
+        self.statements.upsert(
+            connection, schema.feedback, _FEEDBACK_WRITE, ("interaction_id", "ordinal"), rows
         )
-
-    def _stored(
-        self,
-        connection: Connection,
-        table: Table,
-        records: Sequence[Interaction] | Sequence[CustomerRecord],
-        extra: ColumnElement[Any],
-    ) -> dict[tuple[str, str], tuple[Any, str, int | None]]:
-        """Return ``{(source, source_id): (extra, content_hash, updated_us)}`` for stored keys."""
-        by_source: dict[str, list[str]] = {}
-        for record in records:
-            by_source.setdefault(record.source, []).append(record.source_id)
-        stored: dict[tuple[str, str], tuple[Any, str, int | None]] = {}
-        for source, source_ids in by_source.items():
-            for chunk in chunked(source_ids):
-                rows = connection.execute(
-                    select(table.c.source_id, extra, table.c.content_hash, table.c.updated_us).where(
-                        table.c.source == source, table.c.source_id.in_(chunk)
-                    )
-                )
-                stored.update(((source, sid), (ext, h, upd)) for sid, ext, h, upd in rows)
-        return stored
 
     def _ids_of(
         self, connection: Connection, keys: Sequence[tuple[str, str]]
     ) -> dict[tuple[str, str], int]:
-        by_source: dict[str, list[str]] = {}
+        by_source: dict[str, list[str]] = defaultdict(list)
         for source, source_id in keys:
-            by_source.setdefault(source, []).append(source_id)
-        table = schema.interactions
+            by_source[source].append(source_id)
         ids: dict[tuple[str, str], int] = {}
         for source, source_ids in by_source.items():
             for chunk in chunked(source_ids):
-                rows = connection.execute(
-                    select(table.c.source_id, table.c.id).where(
-                        table.c.source == source, table.c.source_id.in_(chunk)
-                    )
+                rows = self.statements.select_in(
+                    connection,
+                    "SELECT source_id, id FROM interactions WHERE source = {m} AND source_id",
+                    (source,),
+                    chunk,
                 )
                 ids.update(((source, sid), iid) for sid, iid in rows)
         return ids
@@ -452,16 +437,15 @@ class BatchWriter:
     ) -> set[str]:
         if not records:
             return set()
-        table = schema.customer_records
-        stored = self._stored(connection, table, records, table.c.customer_id)
-        to_write: list[dict[str, Any]] = []
+        stored = self._stored(connection, "customer_records", "customer_id", records)
+        to_write: list[tuple[Any, ...]] = []
         changed: set[str] = set()
         for record, customer_id in zip(records, customers, strict=True):
             row = customer_record_row(record)
             held = stored.get((row[0], row[1]))
             if held is not None:
                 _held_customer, held_hash, held_updated = held
-                if held_hash == row[-1] or (
+                if held_hash == row[5] or (
                     held_updated is not None and row[4] is not None and row[4] < held_updated
                 ):
                     counts.unchanged += 1
@@ -469,39 +453,31 @@ class BatchWriter:
                 counts.updated += 1
             else:
                 counts.new += 1
-            to_write.append(
-                {
-                    "source": row[0],
-                    "source_id": row[1],
-                    "customer_id": customer_id,
-                    "identities": row[2],
-                    "traits": row[3],
-                    "updated_us": row[4],
-                    "ingested_us": now_us,
-                    "content_hash": row[5],
-                }
-            )
+            to_write.append((*row, customer_id, now_us))
             changed.add(customer_id)
         if to_write:
-            connection.execute(_upsert(connection, table, ["source", "source_id"]), to_write)
+            self.statements.upsert(
+                connection,
+                schema.customer_records,
+                _RECORD_WRITE,
+                ("source", "source_id"),
+                to_write,
+            )
         return changed
 
     def _refresh_traits(self, connection: Connection, customer_ids: set[str], now_us: int) -> None:
         if not customer_ids:
             return
-        table = schema.customer_records
         grouped: dict[str, list[tuple[dict[str, Any], int | None, str, str]]] = {
             cid: [] for cid in customer_ids
         }
         for chunk in chunked(sorted(customer_ids)):
-            rows = connection.execute(
-                select(
-                    table.c.customer_id,
-                    table.c.traits,
-                    table.c.updated_us,
-                    table.c.source,
-                    table.c.source_id,
-                ).where(table.c.customer_id.in_(chunk))
+            rows = self.statements.select_in(
+                connection,
+                "SELECT customer_id, traits, updated_us, source, source_id FROM customer_records "
+                "WHERE customer_id",
+                (),
+                chunk,
             )
             for cid, traits, updated, source, source_id in rows:
                 grouped[cid].append((json.loads(traits), updated, source, source_id))
@@ -511,8 +487,11 @@ class BatchWriter:
             .where(customers.c.customer_id == bindparam("cid"))
             .values(traits=bindparam("traits"), updated_us=bindparam("now")),
             [
-                {"cid": cid, "traits": json.dumps(merge_traits(recs), sort_keys=True), "now": now_us}
+                {
+                    "cid": cid,
+                    "traits": json.dumps(merge_traits(recs), sort_keys=True),
+                    "now": now_us,
+                }
                 for cid, recs in grouped.items()
             ],
         )
-

@@ -1,1 +1,1 @@
-"""Alembic migrations of the cxm store, shipped inside the package and applied by ``Workspace.open``."""
+"""Alembic migrations of the cxm store, shipped in the package, applied by ``Workspace.open``."""
