@@ -175,8 +175,9 @@ class UnionFind(Generic[K]):
     """A disjoint-set forest with path halving and union by size.
 
     Examples:
-        >>> uf = UnionFind()
-        >>> uf.union("a", "b"); uf.union("c", "d"); uf.union("b", "d")
+        >>> uf: UnionFind[str] = UnionFind()
+        >>> for left, right in [("a", "b"), ("c", "d"), ("b", "d")]:
+        ...     _ = uf.union(left, right)
         >>> uf.find("a") == uf.find("c")
         True
     """
