@@ -294,6 +294,10 @@ class Workspace:
                 if attempt == _CONFLICT_RETRIES - 1:
                     raise
                 time.sleep(0.05 * (attempt + 1))
+            except BaseException:
+                # The batch rolled back, and with it any touchpoint it added to the catalog.
+                self.store.writer.known_touchpoints.clear()
+                raise
         report._add(counts)
         self.store.note_rows_written(counts.new)
         report.rejected += len(rejected)
