@@ -204,8 +204,11 @@ def test_linking_record_merges_customers_and_audits(workspace: cxm.Workspace) ->
                 feedback=[cxm.Feedback(metric="csat", score=5)],
             ),
             cxm.CustomerRecord(
-                source="crm", source_id="a", identities=[email("ann@example.com")],
-                traits={"plan": "free", "city": "Oslo"}, updated_at=at(0),
+                source="crm",
+                source_id="a",
+                identities=[email("ann@example.com")],
+                traits={"plan": "free", "city": "Oslo"},
+                updated_at=at(0),
             ),
         ]
     )
@@ -221,8 +224,11 @@ def test_linking_record_merges_customers_and_audits(workspace: cxm.Workspace) ->
                 identities=[email("ann.work@example.com")],
             ),
             cxm.CustomerRecord(
-                source="crm", source_id="b", identities=[email("ann.work@example.com")],
-                traits={"plan": "pro"}, updated_at=at(10),
+                source="crm",
+                source_id="b",
+                identities=[email("ann.work@example.com")],
+                traits={"plan": "pro"},
+                updated_at=at(10),
             ),
         ]
     )
@@ -259,11 +265,7 @@ def test_linking_record_merges_customers_and_audits(workspace: cxm.Workspace) ->
 def test_chain_merges_three_customers_into_the_oldest(workspace: cxm.Workspace) -> None:
     for index, address in enumerate(["a@x.org", "b@x.org", "c@x.org"]):
         workspace.ingest(
-            [
-                cxm.CustomerRecord(
-                    source="crm", source_id=f"r{index}", identities=[email(address)]
-                )
-            ]
+            [cxm.CustomerRecord(source="crm", source_id=f"r{index}", identities=[email(address)])]
         )
     oldest = workspace.customer("a@x.org").customer_id
 
@@ -299,10 +301,18 @@ def test_later_merge_keeps_audit_rooted_at_survivor(workspace: cxm.Workspace) ->
     q = workspace.customer("q@x.org").customer_id
     r = workspace.customer("r@x.org").customer_id
     workspace.ingest(
-        [cxm.CustomerRecord(source="l", source_id="1", identities=[email("q@x.org"), email("r@x.org")])]
+        [
+            cxm.CustomerRecord(
+                source="l", source_id="1", identities=[email("q@x.org"), email("r@x.org")]
+            )
+        ]
     )
     workspace.ingest(
-        [cxm.CustomerRecord(source="l", source_id="2", identities=[email("p@x.org"), email("q@x.org")])]
+        [
+            cxm.CustomerRecord(
+                source="l", source_id="2", identities=[email("p@x.org"), email("q@x.org")]
+            )
+        ]
     )
 
     export = workspace.export("r@x.org")
@@ -340,8 +350,15 @@ def test_rejected_items_are_quarantined_with_reason_and_payload(
 def test_on_error_raise_names_field_and_value(workspace: cxm.Workspace) -> None:
     with pytest.raises(cxm.ValidationError) as caught:
         workspace.ingest(
-            [{"source": "x", "source_id": "", "occurred_at": "2024-05-01T09:00:00Z",
-              "channel": "web", "kind": "page_view"}],
+            [
+                {
+                    "source": "x",
+                    "source_id": "",
+                    "occurred_at": "2024-05-01T09:00:00Z",
+                    "channel": "web",
+                    "kind": "page_view",
+                }
+            ],
             on_error="raise",
         )
     assert caught.value.field == "Interaction.source_id"

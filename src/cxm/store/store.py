@@ -27,12 +27,13 @@ from cxm.store import schema
 from cxm.store.codec import datetime_from_us, interaction_dict, iso_from_us, record_dict
 from cxm.store.engine import WRITE_OPTION, create_store_engine, redact_url
 from cxm.store.migrate import upgrade
-from cxm.store.sql import CompiledStatements
+from cxm.store.sql import CompiledStatements, native_insert_ignore
 from cxm.store.writer import BatchWriter, chunked, new_salt
 
 __all__ = ["Store", "now_us"]
 
 _SALT_KEY = "customer_id_salt"
+_LOCK_KEY = "write_lock"
 _CUSTOMER_PREFIX = "cus_"
 
 
@@ -60,6 +61,10 @@ class Store:
         engine: Engine | None = None,
     ) -> None:
         self.engine = engine if engine is not None else create_store_engine(target)
+        settings = schema.settings
+        self._lock_query = (
+            select(settings.c.value).where(settings.c.key == _LOCK_KEY).with_for_update()
+        )
         try:
             self.revision = upgrade(self.engine)
             self.salt = self._load_salt()
@@ -100,6 +105,15 @@ class Store:
             if salt is None:
                 salt = new_salt()
                 connection.execute(insert(table).values(key=_SALT_KEY, value=salt))
+            lock = connection.execute(
+                select(table.c.value).where(table.c.key == _LOCK_KEY)
+            ).scalar_one_or_none()
+            if lock is None:
+                connection.execute(
+                    native_insert_ignore(self.dialect, table, ["key"]).values(
+                        key=_LOCK_KEY, value="-"
+                    )
+                )
         return str(salt)
 
     def _estimated_rows(self) -> int:
@@ -148,6 +162,12 @@ class Store:
             with self.engine.connect() as connection:
                 connection.execution_options(**{WRITE_OPTION: True})
                 with connection.begin():
+                    if self.dialect != "sqlite":
+                        # One writer at a time per database, held to commit: identity resolution
+                        # reads then writes, and two interleaved batches could otherwise attach
+                        # records to a customer the other is merging away. (SQLite gets the
+                        # same from BEGIN IMMEDIATE.)
+                        connection.execute(self._lock_query)
                     yield connection
         except IntegrityError as exc:
             raise ConflictError(

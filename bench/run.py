@@ -1,0 +1,275 @@
+"""Run the cxm benchmarks: ``nox -s bench -- [options]`` or ``python bench/run.py [options]``.
+
+Prints a plain-text table of figures, each with its ratio against a baseline measured in the
+same process, and writes the same figures to ``bench/results/ingest.json``. Targets are shown
+as met or missed; nothing fails because something is slow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import ingest
+
+SUITES = ("sqlite", "postgres", "memory")
+RESULTS = Path(__file__).resolve().parent / "results" / "ingest.json"
+SQLITE_TARGET = 100_000
+POSTGRES_TARGET = 50_000
+RATIO_TARGET = 3.0
+FLAT_RATIO = 1.25
+MIB = 1 << 20
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--interactions", type=int, default=1_000_000, metavar="N")
+    parser.add_argument("--customers", type=int, default=200_000, metavar="N")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"records per transaction (default: the library's, {ingest.default_batch_size()})",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=SUITES,
+        help="run only this suite (repeatable; default: every available one)",
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("CXM_TEST_POSTGRES_URL"),
+        help="SQLAlchemy URL of a scratch PostgreSQL database; its schema public is DROPPED "
+        "and recreated (default: $CXM_TEST_POSTGRES_URL)",
+    )
+    args = parser.parse_args(argv)
+    for name in ("interactions", "customers", "batch_size"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    return args
+
+
+def _postgres_unavailable(url: str | None) -> str | None:
+    """Return why the PostgreSQL suite cannot run, or ``None`` when it can."""
+    if not url:
+        return "no --postgres-url given and CXM_TEST_POSTGRES_URL is unset"
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        return "psycopg is not installed (pip install 'cxm[postgres]')"
+    from sqlalchemy import text
+
+    from cxm.store.engine import create_store_engine
+
+    try:
+        engine = create_store_engine(url)
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:  # any failure means "skip, and say why"
+        return f"cannot connect: {type(exc).__name__}: {exc}"
+    return None
+
+
+# -- the table ----------------------------------------------------------------------------------
+
+
+def _n(value: float | None) -> str:
+    return "" if value is None else f"{value:,.0f}"
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def _db_rows(suite: str, result: dict[str, Any], target: int) -> list[list[str]]:
+    e2e = result["end_to_end"]
+    ratio = result["ratio_end_to_end_vs_bare"]
+    bare_name = "bare executemany, same rows" if suite == "sqlite" else "bare COPY, same rows"
+    rows = [
+        [
+            suite,
+            "cxm end to end: construct + ingest",
+            f"{e2e['seconds']:.2f}",
+            _n(e2e["per_second"]),
+            f"{ratio:.2f}x",
+            f">= {target:,}/s {_verdict(e2e['per_second'] >= target)}"
+            + (
+                f"; <= {RATIO_TARGET:g}x {_verdict(ratio <= RATIO_TARGET)}"
+                if suite == "sqlite"
+                else ""
+            ),
+        ],
+        [
+            suite,
+            "cxm ingest of objects (e2e - construct)",
+            f"{result['ingest_of_objects']['seconds']:.2f}",
+            _n(result["ingest_of_objects"]["per_second"]),
+            f"{result['ratio_ingest_of_objects_vs_bare']:.2f}x",
+            "",
+        ],
+        [
+            suite,
+            "cxm work (e2e - synthesise)",
+            f"{result['cxm_work']['seconds']:.2f}",
+            _n(result["cxm_work"]["per_second"]),
+            f"{result['ratio_cxm_work_vs_bare']:.2f}x",
+            "",
+        ],
+        [
+            suite,
+            bare_name,
+            f"{result['bare']['seconds']:.2f}",
+            _n(result["bare"]["per_second"]),
+            "1.00x",
+            "baseline",
+        ],
+    ]
+    same = result["rows_cxm"] == result["rows_bare"]
+    check = "row counts equal" if same else f"ROW COUNTS DIFFER {result['rows_bare']}"
+    if result["rows_differing"] is not None:
+        check += f", {result['rows_differing']} rows differ in content"
+    rows.append([suite, f"check: {check}", "", "", "", ""])
+    return rows
+
+
+def table(results: dict[str, Any]) -> str:
+    """Render the figures as a plain-text table."""
+    config = results["config"]
+    env = results["environment"]
+    head = [
+        f"cxm ingestion benchmark: {config['interactions']:,} interactions, "
+        f"{config['customers']:,} customers, batch size {config['batch_size']:,}",
+        f"cxm {env['cxm']}, Python {env['python']}, SQLite {env['sqlite']}, "
+        f"{env['cpus']} CPUs, {env['when']}",
+        "",
+    ]
+    rows: list[list[str]] = [
+        ["suite", "measurement", "seconds", "interactions/s", "vs bare", "target"]
+    ]
+    costs = results.get("construction")
+    if costs:
+        for key, label in (
+            ("synthesise", "synthesise plain values (no cxm)"),
+            ("construct", "construct cxm objects (validation)"),
+        ):
+            rows.append(
+                [
+                    "records",
+                    label,
+                    f"{costs[key]['seconds']:.2f}",
+                    _n(costs[key]["per_second"]),
+                    "",
+                    "",
+                ]
+            )
+    for suite, target in (("sqlite", SQLITE_TARGET), ("postgres", POSTGRES_TARGET)):
+        result = results.get(suite)
+        if result is None:
+            continue
+        if "skipped" in result:
+            rows.append([suite, f"skipped: {result['skipped']}", "", "", "", ""])
+            continue
+        rows.extend(_db_rows(suite, result, target))
+    memory = results.get("memory")
+    if memory:
+        for run in memory["runs"]:
+            rows.append(
+                [
+                    "memory",
+                    f"ingest {run['interactions']:,}: RSS growth "
+                    f"{run['rss_growth'] / MIB:.1f} MiB, "
+                    f"tracemalloc peak {run['tracemalloc_peak'] / MIB:.1f} MiB",
+                    f"{run['seconds']:.2f}",
+                    _n(run["interactions"] / run["seconds"]),
+                    "",
+                    "",
+                ]
+            )
+        small, large = memory["sizes"]
+        ratios = (memory["ratio_rss_growth"], memory["ratio_tracemalloc_peak"])
+        flat = all(r is not None and r <= FLAT_RATIO for r in ratios)
+        rows.append(
+            [
+                "memory",
+                f"ratio {large:,} / {small:,}: RSS growth {ratios[0]}, tracemalloc {ratios[1]}",
+                "",
+                "",
+                "",
+                f"flat (<= {FLAT_RATIO:g}) {_verdict(flat)}",
+            ]
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    right = {2, 3, 4}
+    lines = []
+    for index, row in enumerate(rows):
+        cells = [
+            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+            for i, cell in enumerate(row)
+        ]
+        lines.append("  ".join(cells).rstrip())
+        if index == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(head + lines)
+
+
+# -- main ---------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    config = ingest.Config(
+        interactions=args.interactions,
+        customers=args.customers,
+        batch_size=args.batch_size or ingest.default_batch_size(),
+    )
+    wanted = list(dict.fromkeys(args.only or SUITES))
+    results: dict[str, Any] = {
+        "config": {
+            "interactions": config.interactions,
+            "customers": config.customers,
+            "batch_size": config.batch_size,
+            "seed": config.seed,
+        },
+        "environment": ingest.environment(),
+    }
+    if "postgres" in wanted:
+        reason = _postgres_unavailable(args.postgres_url)
+        if reason is not None:
+            print(f"postgres: skipped, {reason}", flush=True)
+            results["postgres"] = {"skipped": reason}
+            wanted.remove("postgres")
+    if "sqlite" in wanted or "postgres" in wanted:
+        print("records: timing the generator alone ...", flush=True)
+        results["construction"] = ingest.construction_costs(config)
+    if "sqlite" in wanted:
+        print("sqlite: ingest, then bare executemany ...", flush=True)
+        with tempfile.TemporaryDirectory(prefix="cxm-bench-") as workdir:
+            results["sqlite"] = ingest.bench_sqlite(config, Path(workdir), results["construction"])
+    if "postgres" in wanted:
+        print("postgres: ingest, then bare COPY ...", flush=True)
+        results["postgres"] = ingest.bench_postgres(
+            config, args.postgres_url, results["construction"]
+        )
+    if "memory" in wanted:
+        print("memory: ingest at two sizes, each in a fresh subprocess ...", flush=True)
+        results["memory"] = ingest.bench_memory(config)
+
+    print()
+    print(table(results))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nfigures written to {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
