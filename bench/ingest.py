@@ -562,6 +562,7 @@ def _suite_result(
         "ratio_ingest_of_objects_vs_bare": round((seconds - construct) / bare, 2),
         "ratio_cxm_work_vs_bare": round((seconds - synth) / bare, 2),
         "report": _report_dict(report),
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "rows_cxm": cxm_counts,
         "rows_bare": bare_counts,
         "rows_differing": differing,
@@ -669,6 +670,12 @@ def memory_child(n: int, customers: int, batch_size: int, traced: bool) -> dict[
     }
 
 
+# Run the child through a small intermediate interpreter: on Linux a process inherits, as its
+# ``ru_maxrss``, the resident size of the process it was forked from (recorded at exec), so a
+# child forked straight from this large process would start with this process's size as its peak.
+_TRAMPOLINE = "import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:]))"
+
+
 def _run_child(n: int, customers: int, batch_size: int, traced: bool) -> dict[str, Any]:
     code = (
         "import json, sys\n"
@@ -677,9 +684,8 @@ def _run_child(n: int, customers: int, batch_size: int, traced: bool) -> dict[st
         f"result = ingest.memory_child({n}, {customers}, {batch_size}, {traced})\n"
         "print('RESULT ' + json.dumps(result))\n"
     )
-    done = subprocess.run(  # noqa: S603 - runs this interpreter on code written above
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False
-    )
+    command = [sys.executable, "-c", _TRAMPOLINE, sys.executable, "-c", code]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
     if done.returncode != 0:
         raise RuntimeError(f"memory child failed ({done.returncode}):\n{done.stderr}")
     line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
@@ -724,5 +730,6 @@ def environment() -> dict[str, Any]:
         "sqlite": sqlite3.sqlite_version,
         "cpus": os.cpu_count(),
         "platform": sys.platform,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
     }

@@ -149,7 +149,7 @@ def table(results: dict[str, Any]) -> str:
         f"cxm ingestion benchmark: {config['interactions']:,} interactions, "
         f"{config['customers']:,} customers, batch size {config['batch_size']:,}",
         f"cxm {env['cxm']}, Python {env['python']}, SQLite {env['sqlite']}, "
-        f"{env['cpus']} CPUs, {env['when']}",
+        f"{env['cpus']} CPUs, load average at start {env['load_average']}, {env['when']}",
         "",
     ]
     rows: list[list[str]] = [

@@ -117,7 +117,7 @@ def test_normalize_email_does_no_dns_lookup(monkeypatch: pytest.MonkeyPatch) -> 
         ("+44 20 7946 0958", "US", "+442079460958"),  # international ignores region
         ("020 7946 0958", "GB", "+442079460958"),
         ("020 7946 0958", "gb", "+442079460958"),
-        ("07700 900123", "GB", "+447700900123"),
+        ("07400 123456", "GB", "+447400123456"),
         ("(415) 555-2671", "US", "+14155552671"),
         ("415.555.2671", "US", "+14155552671"),
     ],
@@ -127,8 +127,8 @@ def test_normalize_phone_to_e164(given: str, region: str | None, expected: str) 
 
 
 def test_same_national_digits_differ_by_region() -> None:
-    assert normalize_phone("020 7946 0958", "GB") != normalize_phone("020 7946 0958", "DE")
-    assert normalize_phone("020 7946 0958", "DE").startswith("+49")
+    assert normalize_phone("030 12345678", "GB") == "+443012345678"
+    assert normalize_phone("030 12345678", "DE") == "+493012345678"
 
 
 @pytest.mark.parametrize(
@@ -141,8 +141,8 @@ def test_normalize_phone_rejects_impossible_numbers(bad: str, region: str | None
     exc = exc_info.value
     assert exc.field == "Identity.value"
     assert exc.value == bad
-    assert "not a possible phone number" in exc.reason
-    assert repr(bad) in str(exc)
+    assert "phone number" in exc.reason
+    assert str(exc).startswith(f"Identity.value={bad!r}: ")
 
 
 @pytest.mark.parametrize(("bad", "region"), [("banana", "GB"), ("+999 1234", None), ("", "US")])

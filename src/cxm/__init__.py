@@ -1,7 +1,8 @@
 """cxm: customer experience management as a Python library.
 
-Gather every interaction a company has with its customers through pluggable connectors,
-resolve them into one profile per customer, and measure the experience.
+Gather every interaction a company has with its customers, resolve them into one profile per
+customer, and read them back as DataFrames. This release holds the core: the domain model,
+identity resolution, the store and the :class:`Workspace`.
 
 Examples:
     >>> import cxm

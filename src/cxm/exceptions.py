@@ -82,7 +82,8 @@ class CustomerNotFound(CxmError, LookupError):
 class StoreError(CxmError):
     """The database could not do what was asked.
 
-    The driver's exception, when there is one, is chained as ``__cause__``.
+    The SQLAlchemy exception, when there is one, is chained as ``__cause__``; the driver's own
+    error is its ``.orig``.
     """
 
 

@@ -45,7 +45,6 @@ _CACHE_SIZE = 1 << 18
 K = TypeVar("K", bound=Hashable)
 
 
-@functools.lru_cache(maxsize=_CACHE_SIZE)
 def normalize_email(value: str) -> str:
     """Return the canonical form of an e-mail address.
 
@@ -68,6 +67,11 @@ def normalize_email(value: str) -> str:
     """
     if not isinstance(value, str):
         raise ValidationError("Identity.value", value, "an e-mail address must be a string")
+    return _normalize_email(value)
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _normalize_email(value: str) -> str:
     candidate = value.strip()
     try:
         checked = email_validator.validate_email(
@@ -80,7 +84,6 @@ def normalize_email(value: str) -> str:
     return checked.normalized.lower()
 
 
-@functools.lru_cache(maxsize=_CACHE_SIZE)
 def normalize_phone(value: str, region: str | None = None) -> str:
     """Return a phone number in E.164 form.
 
@@ -103,17 +106,25 @@ def normalize_phone(value: str, region: str | None = None) -> str:
     """
     if not isinstance(value, str):
         raise ValidationError("Identity.value", value, "a phone number must be a string")
+    if region is not None and not isinstance(region, str):
+        raise ValidationError("region", region, "must be an ISO 3166-1 alpha-2 code like 'GB'")
+    return _normalize_phone(value, region)
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _normalize_phone(value: str, region: str | None) -> str:
     try:
         parsed = phonenumbers.parse(value, region.upper() if region else None)
     except phonenumbers.NumberParseException as exc:
         hint = "" if region else " (a national number needs region=, e.g. region='GB')"
         raise ValidationError("Identity.value", value, f"not a phone number: {exc}{hint}") from exc
-    if not phonenumbers.is_possible_number(parsed):
-        raise ValidationError("Identity.value", value, "not a possible phone number")
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValidationError(
+            "Identity.value", value, "not a valid phone number (wrong length or unassigned range)"
+        )
     return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
 
 
-@functools.lru_cache(maxsize=_CACHE_SIZE)
 def normalize_identity(kind: str, value: str, region: str | None = None) -> tuple[str, str]:
     """Validate an identity kind and normalise its value.
 
@@ -129,11 +140,24 @@ def normalize_identity(kind: str, value: str, region: str | None = None) -> tupl
     Raises:
         ValidationError: If the kind is unknown or the value is malformed.
     """
+    # Type checks come before the cached work: the cache hashes its arguments, and a list
+    # given by mistake must be refused with a ValidationError, not a TypeError.
+    if not isinstance(kind, str):
+        raise ValidationError("Identity.kind", kind, "must be a string")
+    if not isinstance(value, str):
+        raise ValidationError("Identity.value", value, "must be a string")
+    if region is not None and not isinstance(region, str):
+        raise ValidationError("region", region, "must be an ISO 3166-1 alpha-2 code like 'GB'")
+    return _normalize_identity(kind, value, region)
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _normalize_identity(kind: str, value: str, region: str | None) -> tuple[str, str]:
     if kind == EMAIL:
         return kind, normalize_email(value)
     if kind == PHONE:
         return kind, normalize_phone(value, region)
-    if not _SCOPED_KIND.match(str(kind)):
+    if not _SCOPED_KIND.fullmatch(kind):
         raise ValidationError(
             "Identity.kind",
             kind,

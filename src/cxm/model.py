@@ -159,16 +159,17 @@ def check_aware_utc(field: str, value: Any) -> datetime:
     string with an offset. Naive values are refused: guessing their zone silently shifts every
     time by hours.
     """
+    given = value  # errors report the value as it was passed, not as it was parsed
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
-            raise ValidationError(field, value, "not an ISO 8601 date-time") from None
+            raise ValidationError(field, given, "not an ISO 8601 date-time") from None
     if not isinstance(value, datetime):
-        raise ValidationError(field, value, "must be a time-zone aware datetime")
+        raise ValidationError(field, given, "must be a time-zone aware datetime")
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValidationError(
-            field, value, "naive datetime has no time zone; pass an aware one (tzinfo=UTC)"
+            field, given, "naive date-time has no time zone; give an offset (tzinfo=UTC, 'Z')"
         )
     if type(value) is not datetime:  # pandas.Timestamp and friends
         value = datetime.fromisoformat(value.isoformat())
@@ -176,7 +177,7 @@ def check_aware_utc(field: str, value: Any) -> datetime:
 
 
 def _check_source(field: str, value: Any) -> str:
-    if not isinstance(value, str) or not _SOURCE.match(value):
+    if not isinstance(value, str) or not _SOURCE.fullmatch(value):
         raise ValidationError(
             field, value, "must be a lower-case name of letters, digits, '_', '.' or '-'"
         )
@@ -205,9 +206,15 @@ def _check_json_object(field: str, value: Any) -> dict[str, Any]:
         if not isinstance(key, str):
             raise ValidationError(field, value, f"key {key!r} is not a string")
     try:
-        json.dumps(out, allow_nan=False)
+        # A round trip is the test: json.dumps quietly turns nested int keys into strings and
+        # tuples into lists, which would not read back as what was given.
+        round_trip = json.loads(json.dumps(out, allow_nan=False, sort_keys=True))
     except (TypeError, ValueError) as exc:
         raise ValidationError(field, value, f"must hold only JSON values: {exc}") from None
+    if round_trip != out:
+        raise ValidationError(
+            field, value, "must hold only JSON values (string keys at every level, lists)"
+        )
     return out
 
 
@@ -469,15 +476,25 @@ def _money(value: Any) -> Decimal | None:
 def _currency(value: Any) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not _CURRENCY.match(value):
+    if not isinstance(value, str) or not _CURRENCY.fullmatch(value):
         raise ValidationError("Interaction.currency", value, "must be an ISO 4217 code like 'EUR'")
     return value
 
 
 def _kind(value: Any) -> str:
-    if not isinstance(value, str) or not _KIND.match(value):
+    if not isinstance(value, str) or not _KIND.fullmatch(value):
         raise ValidationError(
             "Interaction.kind", value, "must be a lower-case word such as 'review' or 'purchase'"
+        )
+    return value
+
+
+def _touchpoint_name(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError("Touchpoint.name", value, "must be a non-empty name")
+    if len(value) > MAX_TOUCHPOINT_LENGTH:
+        raise ValidationError(
+            "Touchpoint.name", value, f"longer than {MAX_TOUCHPOINT_LENGTH} characters"
         )
     return value
 
@@ -504,7 +521,7 @@ class Touchpoint:
         stage: The lifecycle stage it usually sits in, or ``None``.
     """
 
-    name: str = attrs.field(converter=_touchpoint)
+    name: str = attrs.field(converter=_touchpoint_name)
     channel: Channel = attrs.field(converter=_touchpoint_channel)
     stage: str | None = attrs.field(default=None, converter=_touchpoint_stage)
 
@@ -623,7 +640,7 @@ def _feedback_from_dict(item: Mapping[str, Any]) -> Feedback:
     )
 
 
-def _identities_from_dict(items: Any, field: str) -> list[Identity]:
+def _identities_from_dict(items: Any, field: str, region: str | None) -> list[Identity]:
     if items is None:
         return []
     if not isinstance(items, list):
@@ -631,23 +648,32 @@ def _identities_from_dict(items: Any, field: str) -> list[Identity]:
     out = []
     for item in items:
         if isinstance(item, Mapping):
-            out.append(Identity(item.get("kind"), item.get("value")))  # type: ignore[arg-type]
+            out.append(Identity(item.get("kind"), item.get("value"), region=region))  # type: ignore[arg-type]
         elif isinstance(item, (list, tuple)) and len(item) == 2:
-            out.append(Identity(item[0], item[1]))
+            out.append(Identity(item[0], item[1], region=region))
         else:
             raise ValidationError(field, item, "must be a {kind, value} object")
     return out
 
 
-def record_from_dict(data: Mapping[str, Any]) -> Interaction | CustomerRecord:
+#: Keys ``Workspace.export`` adds to a record for the reader's information; read back, they are
+#: ignored (the store sets them).
+EXPORT_ONLY_KEYS = frozenset({"customer_id", "ingested_at"})
+
+
+def record_from_dict(
+    data: Mapping[str, Any], *, region: str | None = None
+) -> Interaction | CustomerRecord:
     """Build a record from the JSON-ready form that ``Workspace.export`` writes.
 
     ``data["record_type"]`` says which class to build (``"interaction"`` or
     ``"customer_record"``); without it a mapping with ``occurred_at`` is an interaction and one
-    with ``traits`` is a customer record.
+    with ``traits`` is a customer record. The informational keys an export adds
+    (``customer_id``, ``ingested_at``) are ignored; any other unknown key is an error.
 
     Args:
-        data: The mapping, e.g. one line of a JSONL file.
+        data: The mapping, e.g. one line of a JSONL file or one record of an export.
+        region: ISO region for reading national phone numbers in the identities.
 
     Returns:
         The validated record.
@@ -667,16 +693,18 @@ def record_from_dict(data: Mapping[str, Any]) -> Interaction | CustomerRecord:
         )
     if record_type == "customer_record":
         allowed = {"record_type", "source", "source_id", "identities", "traits", "updated_at"}
-        _reject_unknown_keys(data, allowed, "CustomerRecord")
+        _reject_unknown_keys(data, allowed | EXPORT_ONLY_KEYS, "CustomerRecord")
         return CustomerRecord(
             source=data.get("source"),
             source_id=data.get("source_id"),
-            identities=_identities_from_dict(data.get("identities"), "CustomerRecord.identities"),
+            identities=_identities_from_dict(
+                data.get("identities"), "CustomerRecord.identities", region
+            ),
             traits=data.get("traits"),
             updated_at=data.get("updated_at"),
         )
-    allowed = {f.name for f in attrs.fields(Interaction)} | {"record_type", "customer_id"}
-    _reject_unknown_keys(data, allowed, "Interaction")
+    allowed = {f.name for f in attrs.fields(Interaction)} | {"record_type"}
+    _reject_unknown_keys(data, allowed | EXPORT_ONLY_KEYS, "Interaction")
     feedback = data.get("feedback") or []
     if not isinstance(feedback, list):
         raise ValidationError("Interaction.feedback", feedback, "must be a list")
@@ -691,7 +719,7 @@ def record_from_dict(data: Mapping[str, Any]) -> Interaction | CustomerRecord:
         text=data.get("text"),
         value=data.get("value"),
         currency=data.get("currency"),
-        identities=_identities_from_dict(data.get("identities"), "Interaction.identities"),
+        identities=_identities_from_dict(data.get("identities"), "Interaction.identities", region),
         attributes=data.get("attributes"),
         feedback=[_feedback_from_dict(item) for item in feedback],
         updated_at=data.get("updated_at"),

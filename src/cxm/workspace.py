@@ -123,10 +123,10 @@ def _raw_payload(item: Any) -> str:
     """Serialise a refused item for the quarantine table, whatever it is."""
     if isinstance(item, Mapping):
         try:
-            return json.dumps(item, default=str, sort_keys=True)
+            return json.dumps(item, default=str, sort_keys=True, ensure_ascii=False)
         except (TypeError, ValueError):
             pass
-    return json.dumps({"repr": repr(item)})
+    return json.dumps({"repr": repr(item)}, ensure_ascii=False)
 
 
 class Workspace:
@@ -137,7 +137,8 @@ class Workspace:
 
     Args:
         store: The migrated store.
-        default_region: ISO region used to read national phone numbers in lookups.
+        default_region: ISO region used to read national phone numbers in lookups and in
+            mappings given to :meth:`ingest`.
     """
 
     def __init__(self, store: Store, *, default_region: str | None = None) -> None:
@@ -257,9 +258,12 @@ class Workspace:
                             f"expected Interaction, CustomerRecord or a mapping, "
                             f"got {type(item).__name__}",
                         )
-                    batch.append(record_from_dict(item))
+                    batch.append(record_from_dict(item, region=self.default_region))
                 except ValidationError as exc:
                     if on_error == "raise":
+                        # Everything before the bad item is committed, then the error surfaces.
+                        if batch or rejected:
+                            yield batch, rejected
                         raise
                     rejected.append(
                         (index, item, source if isinstance(source, str) else "unknown", str(exc))

@@ -91,6 +91,9 @@ def test_lookup_by_every_kind_of_key(merged: cxm.Workspace) -> None:
     assert merged.customer("hubspot:contact:901").customer_id == ann.customer_id
     assert merged.customer(cxm.Identity("email", "Ann@Example.com")) == ann
     assert merged.customer(ann.customer_id) == ann
+    # The id of the customer absorbed by the merge still finds Ann.
+    absorbed = merged.export(ann.customer_id)["merges"][0]["merged_id"]
+    assert merged.customer(absorbed) == ann
     assert ann.traits == {"company": "Acme", "plan": "pro"}
     assert {i.kind for i in ann.identities} == {"email", "phone", "hubspot:contact"}
 
@@ -99,7 +102,23 @@ def test_national_phone_lookup_uses_the_workspace_region(db_url: str) -> None:
     ws = cxm.Workspace.open(db_url, default_region="GB")
     try:
         ws.ingest(ann_and_bo())
-        assert ws.customer("020 7946 0958") == ws.customer("ann@example.com")
+        ann = ws.customer("ann@example.com")
+        assert ws.customer("020 7946 0958") == ann
+        assert ws.customer("(020) 7946-0958") == ann
+        # Mappings given to ingest read national numbers with the same region.
+        report = ws.ingest(
+            [
+                {
+                    "record_type": "customer_record",
+                    "source": "desk",
+                    "source_id": "u-1",
+                    "identities": [{"kind": "phone", "value": "020 7946 0958"}],
+                    "traits": {"vip": True},
+                }
+            ]
+        )
+        assert report.rejected == 0
+        assert ws.customer("ann@example.com").traits["vip"] is True
     finally:
         ws.close()
 
@@ -169,14 +188,16 @@ def test_export_holds_everything_and_reads_back(merged: cxm.Workspace) -> None:
     assert {r["source_id"] for r in export["customer_records"]} == {"c-7", "901", "b-1"}
     assert [i["source_id"] for i in export["interactions"]] == ["r-9", "o-1"]
     assert len(export["merges"]) == 1
-    # Exported records are the input records, exactly.
+    assert [q["source"] for q in export["quarantined"]] == ["survey"]
+    # Exported records are the input records, exactly, and re-ingesting them changes nothing.
     originals = {(r.source, r.source_id): r for r in ann_and_bo()}
     for item in export["interactions"] + export["customer_records"]:
-        rebuilt = cxm.record_from_dict(
-            {k: v for k, v in item.items() if k not in ("ingested_at", "customer_id")}
-        )
+        rebuilt = cxm.record_from_dict(item)
         if (rebuilt.source, rebuilt.source_id) in originals:
             assert rebuilt == originals[(rebuilt.source, rebuilt.source_id)]
+    again = merged.ingest(export["interactions"] + export["customer_records"])
+    assert (again.new, again.updated, again.rejected) == (0, 0, 0)
+    assert again.unchanged == 5
 
 
 def _every_text_value(ws: cxm.Workspace) -> list[tuple[str, str, str]]:
@@ -230,3 +251,30 @@ def test_reingest_after_erase_creates_a_new_customer(merged: cxm.Workspace) -> N
 
     assert (report.new, report.customers_created) == (1, 1)
     assert merged.profile("bo@example.com").interactions["source_id"].tolist() == ["o-2"]
+
+
+def test_erase_matches_quarantine_payloads_exactly(workspace: cxm.Workspace) -> None:
+    workspace.ingest(
+        [
+            cxm.CustomerRecord(
+                source="crm",
+                source_id="1",
+                identities=[email("zoë@bücher.de"), cxm.Identity("desk:user", "42")],
+            )
+        ]
+    )
+    workspace.ingest(
+        [
+            {"source": "desk", "note": "order 4242 for someone else"},
+            {"source": "desk", "user": "42", "why": "missing source_id"},
+            {"source": "mail", "from": "ZOË@BÜCHER.DE"},
+            ["not", "a", "mapping", "zoë@bücher.de"],
+        ]
+    )
+    assert len(workspace.quarantined()) == 4
+
+    counts = workspace.erase("zoë@bücher.de")
+
+    assert counts["quarantine"] == 3
+    left = workspace.quarantined()
+    assert list(left["raw"]) == ['{"note": "order 4242 for someone else", "source": "desk"}']

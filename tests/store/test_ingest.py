@@ -469,3 +469,67 @@ def test_unicode_and_long_text_round_trip(workspace: cxm.Workspace) -> None:
     assert frame["text"].iloc[0] == text
     assert frame["attributes"].iloc[0] == {"stars": 5, "tags": ["fast", "friendly"]}
     assert workspace.customer("ZOË@example.com").identities[0].value == "zoë@example.com"
+
+
+def test_record_moving_to_another_customer_takes_its_traits(workspace: cxm.Workspace) -> None:
+    workspace.ingest(
+        [
+            cxm.CustomerRecord(
+                source="crm",
+                source_id="1",
+                identities=[email("x@example.com")],
+                traits={"tier": "gold"},
+            ),
+            cxm.CustomerRecord(
+                source="shop",
+                source_id="9",
+                identities=[email("x@example.com")],
+                traits={"city": "Oslo"},
+            ),
+            cxm.CustomerRecord(source="crm", source_id="2", identities=[email("y@example.com")]),
+        ]
+    )
+    assert workspace.customer("x@example.com").traits == {"city": "Oslo", "tier": "gold"}
+
+    report = workspace.ingest(
+        [
+            cxm.CustomerRecord(
+                source="shop",
+                source_id="9",
+                identities=[email("y@example.com")],
+                traits={"city": "Oslo"},
+            )
+        ]
+    )
+
+    assert report.updated == 1
+    assert workspace.customer("x@example.com").traits == {"tier": "gold"}
+    assert workspace.customer("y@example.com").traits == {"city": "Oslo"}
+
+
+def test_on_error_raise_commits_what_came_before(workspace: cxm.Workspace) -> None:
+    good = cxm.Interaction(
+        source="web", source_id="ok", occurred_at=at(0), channel="web", kind="page_view"
+    )
+    with pytest.raises(cxm.ValidationError):
+        workspace.ingest([good, {"source": "web"}], on_error="raise")
+
+    assert list(workspace.interactions()["source_id"]) == ["ok"]
+    assert len(workspace.quarantined()) == 0
+
+
+def test_stale_record_does_not_relink_identities(workspace: cxm.Workspace) -> None:
+    def version(identities: list[cxm.Identity], minutes: int) -> cxm.CustomerRecord:
+        return cxm.CustomerRecord(
+            source="crm", source_id="1", identities=identities, updated_at=at(minutes)
+        )
+
+    workspace.ingest([version([email("new@example.com")], 10)])
+    workspace.ingest(
+        [cxm.CustomerRecord(source="shop", source_id="9", identities=[email("old@example.com")])]
+    )
+
+    report = workspace.ingest([version([email("new@example.com"), email("old@example.com")], 5)])
+
+    assert (report.unchanged, report.customers_merged) == (1, 0)
+    assert len(workspace.customers()) == 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,6 +36,7 @@ __all__ = ["Store", "now_us"]
 _SALT_KEY = "customer_id_salt"
 _LOCK_KEY = "write_lock"
 _CUSTOMER_PREFIX = "cus_"
+_PHONE_LIKE = re.compile(r"^\+?[\d\s().\-/]{4,}$")
 
 
 def now_us() -> int:
@@ -217,6 +219,13 @@ class Store:
                 select(table.c.customer_id).where(table.c.customer_id == key)
             ).scalar_one_or_none()
             if found is None:
+                # An id absorbed by a merge still names its customer: follow the audit, whose
+                # survivor column always points at the living customer.
+                merges = schema.merges
+                found = connection.execute(
+                    select(merges.c.survivor_id).where(merges.c.merged_id == key).limit(1)
+                ).scalar_one_or_none()
+            if found is None:
                 raise CustomerNotFound(key)
             return str(found)
         else:
@@ -332,8 +341,65 @@ class Store:
             "customer_records": records,
             "interactions": interactions,
             "merges": merges,
+            "quarantined": [
+                {
+                    "source": row[1],
+                    "stream": row[2],
+                    "reason": row[3],
+                    "raw": row[4],
+                    "seen_at": iso_from_us(row[5]),
+                }
+                for row in self._quarantined_naming(connection, customer_id)
+            ],
             "exported_at": datetime.now(UTC).isoformat(),
         }
+
+    def _quarantined_naming(
+        self, connection: Connection, customer_id: str
+    ) -> list[tuple[Any, ...]]:
+        """Return the quarantine rows whose payload names the customer.
+
+        A payload names the customer when one of its JSON string values is one of the
+        customer's identities (compared case-insensitively, phone numbers and e-mail addresses
+        also after normalisation) or one of its customer ids. The database only pre-selects
+        rows containing one of those strings; the exact test runs here, so an identity ``42``
+        does not claim a payload that mentions ``order 4242``.
+        """
+        ids = schema.identities
+        identities = {
+            (kind, value)
+            for kind, value in connection.execute(
+                select(ids.c.kind, ids.c.value).where(ids.c.customer_id == customer_id)
+            )
+        }
+        customer_ids = {customer_id, *self._merged_into(connection, customer_id)}
+        needles = sorted({value for _kind, value in identities} | customer_ids)
+        fragments = {_like_fragment(value) for value in needles}
+        quarantine = schema.quarantine
+        query = select(
+            quarantine.c.id,
+            quarantine.c.source,
+            quarantine.c.stream,
+            quarantine.c.reason,
+            quarantine.c.raw,
+            quarantine.c.seen_us,
+        ).order_by(quarantine.c.id)
+        candidates: dict[int, tuple[Any, ...]] = {}
+        if None in fragments:
+            # A needle without a usable ASCII run cannot be pre-selected: read every row.
+            candidates = {row[0]: tuple(row) for row in connection.execute(query)}
+        else:
+            for chunk in chunked(sorted(f for f in fragments if f), 50):
+                matches = or_(*(quarantine.c.raw.icontains(f, autoescape=True) for f in chunk))
+                candidates.update(
+                    (row[0], tuple(row)) for row in connection.execute(query.where(matches))
+                )
+        folded = {value.casefold() for value in needles}
+        return [
+            row
+            for _row_id, row in sorted(candidates.items())
+            if _payload_names(row[4], folded, identities)
+        ]
 
     def _merged_into(self, connection: Connection, customer_id: str) -> list[str]:
         """Return every customer id ever merged into ``customer_id``, transitively."""
@@ -357,12 +423,8 @@ class Store:
     def erase(self, connection: Connection, customer_id: str) -> dict[str, int]:
         """Delete every row that names the customer; return the number deleted per table."""
         ids = schema.identities
-        identity_values = [
-            value
-            for (value,) in connection.execute(
-                select(ids.c.value).where(ids.c.customer_id == customer_id)
-            )
-        ]
+        # Found before the identities and merges that define "naming" are deleted.
+        naming = [row[0] for row in self._quarantined_naming(connection, customer_id)]
         merged_ids = self._merged_into(connection, customer_id)
         table = schema.interactions
         interaction_ids = [
@@ -398,14 +460,11 @@ class Store:
             )
         ).rowcount
         # A quarantined payload may carry the customer's identities; it names them too.
-        needles = [*identity_values, customer_id, *merged_ids]
         quarantine = schema.quarantine
         counts["quarantine"] = 0
-        for chunk in chunked(needles, 50):
+        for chunk in chunked(naming):
             counts["quarantine"] += connection.execute(
-                delete(quarantine).where(
-                    or_(*(quarantine.c.raw.icontains(n, autoescape=True) for n in chunk))
-                )
+                delete(quarantine).where(quarantine.c.id.in_(chunk))
             ).rowcount
         counts["customers"] = connection.execute(
             delete(schema.customers).where(schema.customers.c.customer_id == customer_id)
@@ -419,7 +478,7 @@ def _identity_from_text(text: str, region: str | None) -> tuple[str, str] | None
     try:
         if "@" in stripped and ":" not in stripped.split("@")[0]:
             return normalize_identity("email", stripped)
-        if stripped.startswith("+") or stripped.replace(" ", "").replace("-", "").isdigit():
+        if _PHONE_LIKE.match(stripped):
             return normalize_identity("phone", stripped, region)
         parts = stripped.split(":", 2)
         if len(parts) == 3:
@@ -427,6 +486,52 @@ def _identity_from_text(text: str, region: str | None) -> tuple[str, str] | None
     except ValueError:
         return None
     return None
+
+
+def _like_fragment(needle: str) -> str | None:
+    """Return the longest ASCII run of ``needle`` (3+ characters) for a LIKE pre-selection.
+
+    SQLite folds case for ASCII only, so ``ZOË`` is not ``LIKE '%zoë%'``; an ASCII run such as
+    ``cher.de`` matches whatever the case of the letters around it.
+    """
+    runs = re.findall(r"[\x20-\x7e]+", needle)
+    longest = max(runs, key=len, default="")
+    return longest if len(longest) >= 3 else None
+
+
+def _string_leaves(document: Any) -> Iterator[str]:
+    """Yield every string inside a JSON document, keys included."""
+    if isinstance(document, str):
+        yield document
+    elif isinstance(document, dict):
+        for key, value in document.items():
+            yield str(key)
+            yield from _string_leaves(value)
+    elif isinstance(document, list):
+        for item in document:
+            yield from _string_leaves(item)
+
+
+def _payload_names(raw: str, folded: set[str], identities: set[tuple[str, str]]) -> bool:
+    """Tell whether a quarantined payload holds one of the identities (``_quarantined_naming``)."""
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        document = raw
+    if isinstance(document, dict) and set(document) == {"repr"}:
+        # Not a mapping when it was refused: its repr is free text, so match words in it.
+        document = re.split(r"[\s,;'\"()\[\]{}<>]+", str(document["repr"]))
+    for leaf in _string_leaves(document):
+        text = leaf.strip()
+        if text.casefold() in folded:
+            return True
+        for kind in ("email", "phone"):
+            try:
+                if normalize_identity(kind, text) in identities:
+                    return True
+            except ValueError:
+                continue
+    return False
 
 
 def _stored_identity(kind: str, value: str) -> Identity:

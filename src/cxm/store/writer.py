@@ -138,6 +138,20 @@ def _keys(identities: Sequence[Identity]) -> tuple[tuple[str, str], ...]:
     return tuple((i.kind, i.value) for i in identities)
 
 
+@attrs.frozen
+class _Pending:
+    """A record that will be written: its row, feedback rows and what the store held for it.
+
+    ``held`` is the stored interaction id (interactions) or the stored customer id (customer
+    records) of a changed record, ``None`` for a new one.
+    """
+
+    record: Any
+    row: tuple[Any, ...]
+    feedback: tuple[tuple[Any, ...], ...]
+    held: Any
+
+
 @attrs.define
 class BatchWriter:
     """Writes batches of records into one store.
@@ -174,23 +188,28 @@ class BatchWriter:
         interactions, repeats = _collapse(interactions)
         records, record_repeats = _collapse(records)
         counts.unchanged += repeats + record_repeats
+        # Classify first: unchanged and stale records are not written, so their identities take
+        # no part in resolution (an old version must not re-link what a newer one dropped).
+        pending_interactions = self._classify_interactions(connection, interactions, counts)
+        pending_records = self._classify_records(connection, records, counts)
 
-        all_identities = [_keys(r.identities) for r in records] + [
-            _keys(r.identities) for r in interactions
+        all_identities = [_keys(p.record.identities) for p in pending_records] + [
+            _keys(p.record.identities) for p in pending_interactions
         ]
-        keys = [(r.source, r.source_id) for r in records] + [
-            (r.source, r.source_id) for r in interactions
+        keys = [(p.record.source, p.record.source_id) for p in pending_records] + [
+            (p.record.source, p.record.source_id) for p in pending_interactions
         ]
         customer_of, touched = self._resolve(connection, all_identities, keys, now_us, counts)
 
-        record_customers = [customer_of[ids[0]] for ids in all_identities[: len(records)]]
+        split = len(pending_records)
+        record_customers = [customer_of[ids[0]] for ids in all_identities[:split]]
         interaction_customers = [
-            customer_of[ids[0]] if ids else None for ids in all_identities[len(records) :]
+            customer_of[ids[0]] if ids else None for ids in all_identities[split:]
         ]
-        self._ensure_touchpoints(connection, interactions)
-        self._write_interactions(connection, interactions, interaction_customers, now_us, counts)
+        self._ensure_touchpoints(connection, [p.record for p in pending_interactions])
+        self._write_interactions(connection, pending_interactions, interaction_customers, now_us)
         changed_customers = self._write_records(
-            connection, records, record_customers, now_us, counts
+            connection, pending_records, record_customers, now_us
         )
         self._refresh_traits(connection, changed_customers | touched, now_us)
         return counts
@@ -352,25 +371,17 @@ class BatchWriter:
                 stored.update(((source, sid), (ext, h, upd)) for sid, ext, h, upd in rows)
         return stored
 
-    def _write_interactions(
-        self,
-        connection: Connection,
-        interactions: Sequence[Interaction],
-        customers: Sequence[str | None],
-        now_us: int,
-        counts: BatchCounts,
-    ) -> None:
+    def _classify_interactions(
+        self, connection: Connection, interactions: Sequence[Interaction], counts: BatchCounts
+    ) -> list[_Pending]:
+        """Return the interactions to write (new or changed), counting the rest unchanged."""
         if not interactions:
-            return
+            return []
         stored = self._stored(connection, "interactions", "id", interactions)
-        to_write: list[tuple[Any, ...]] = []
-        feedback_of: dict[tuple[str, str], tuple[tuple[Any, ...], ...]] = {}
-        changed_ids: list[int] = []
-        new_keys: list[tuple[str, str]] = []
-        for interaction, customer_id in zip(interactions, customers, strict=True):
+        pending: list[_Pending] = []
+        for interaction in interactions:
             row, feedback = interaction_row(interaction)
-            key = (row[0], row[1])
-            held = stored.get(key)
+            held = stored.get((row[0], row[1]))
             if held is not None:
                 held_id, held_hash, held_updated = held
                 incoming_updated = row[12]
@@ -382,27 +393,44 @@ class BatchWriter:
                     counts.unchanged += 1
                     continue
                 counts.updated += 1
-                changed_ids.append(held_id)
+                pending.append(_Pending(interaction, row, feedback, held_id))
             else:
                 counts.new += 1
-                new_keys.append(key)
-            to_write.append((*row, customer_id, now_us))
-            if feedback:
-                feedback_of[key] = feedback
-        if not to_write:
+                pending.append(_Pending(interaction, row, feedback, None))
+        return pending
+
+    def _write_interactions(
+        self,
+        connection: Connection,
+        pending: Sequence[_Pending],
+        customers: Sequence[str | None],
+        now_us: int,
+    ) -> None:
+        if not pending:
             return
+        to_write = [
+            (*item.row, customer_id, now_us)
+            for item, customer_id in zip(pending, customers, strict=True)
+        ]
         self.statements.upsert(
             connection, schema.interactions, _INTERACTION_WRITE, ("source", "source_id"), to_write
         )
+        changed_ids = [item.held for item in pending if item.held is not None]
         for chunk in chunked(changed_ids):
             connection.execute(
                 delete(schema.feedback).where(schema.feedback.c.interaction_id.in_(chunk))
             )
-        if not feedback_of:
+        with_feedback = [item for item in pending if item.feedback]
+        if not with_feedback:
             return
-        ids = {key: held[0] for key, held in stored.items()}
-        ids.update(self._ids_of(connection, [key for key in new_keys if key in feedback_of]))
-        rows = [(ids[key], *item) for key, items in feedback_of.items() for item in items]
+        ids = self._ids_of(
+            connection, [(item.row[0], item.row[1]) for item in with_feedback if item.held is None]
+        )
+        rows = [
+            (item.held if item.held is not None else ids[(item.row[0], item.row[1])], *fb)
+            for item in with_feedback
+            for fb in item.feedback
+        ]
         self.statements.upsert(
             connection, schema.feedback, _FEEDBACK_WRITE, ("interaction_id", "ordinal"), rows
         )
@@ -427,42 +455,54 @@ class BatchWriter:
 
     # -- customer records and traits --------------------------------------------------------
 
-    def _write_records(
-        self,
-        connection: Connection,
-        records: Sequence[CustomerRecord],
-        customers: Sequence[str],
-        now_us: int,
-        counts: BatchCounts,
-    ) -> set[str]:
+    def _classify_records(
+        self, connection: Connection, records: Sequence[CustomerRecord], counts: BatchCounts
+    ) -> list[_Pending]:
+        """Return the customer records to write (new or changed), counting the rest unchanged."""
         if not records:
-            return set()
+            return []
         stored = self._stored(connection, "customer_records", "customer_id", records)
-        to_write: list[tuple[Any, ...]] = []
-        changed: set[str] = set()
-        for record, customer_id in zip(records, customers, strict=True):
+        pending: list[_Pending] = []
+        for record in records:
             row = customer_record_row(record)
             held = stored.get((row[0], row[1]))
             if held is not None:
-                _held_customer, held_hash, held_updated = held
+                held_customer, held_hash, held_updated = held
                 if held_hash == row[5] or (
                     held_updated is not None and row[4] is not None and row[4] < held_updated
                 ):
                     counts.unchanged += 1
                     continue
                 counts.updated += 1
+                pending.append(_Pending(record, row, (), held_customer))
             else:
                 counts.new += 1
-            to_write.append((*row, customer_id, now_us))
-            changed.add(customer_id)
-        if to_write:
-            self.statements.upsert(
-                connection,
-                schema.customer_records,
-                _RECORD_WRITE,
-                ("source", "source_id"),
-                to_write,
-            )
+                pending.append(_Pending(record, row, (), None))
+        return pending
+
+    def _write_records(
+        self,
+        connection: Connection,
+        pending: Sequence[_Pending],
+        customers: Sequence[str],
+        now_us: int,
+    ) -> set[str]:
+        """Upsert customer records; return every customer whose traits need merging again."""
+        if not pending:
+            return set()
+        changed = set(customers)
+        # A record that now resolves elsewhere takes its traits away from its old customer.
+        changed.update(item.held for item in pending if item.held is not None)
+        self.statements.upsert(
+            connection,
+            schema.customer_records,
+            _RECORD_WRITE,
+            ("source", "source_id"),
+            [
+                (*item.row, customer_id, now_us)
+                for item, customer_id in zip(pending, customers, strict=True)
+            ],
+        )
         return changed
 
     def _refresh_traits(self, connection: Connection, customer_ids: set[str], now_us: int) -> None:
