@@ -242,6 +242,11 @@ class Workspace:
         rejected: list[tuple[int, Any, str, str]] = []
         if isinstance(records, (Interaction, CustomerRecord)):
             records = [records]
+        given: Any = records  # untyped callers pass anything; refuse it by name
+        if not isinstance(given, Iterable) or isinstance(given, (str, bytes, Mapping)):
+            raise ValidationError(
+                "records", given, "must be an iterable of records (a list, a generator)"
+            )
         # Typed callers pass records or mappings; untyped ones may pass anything, and anything
         # else is quarantined rather than crashing the batch.
         item: Any

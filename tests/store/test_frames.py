@@ -121,6 +121,12 @@ def test_invalid_filters_name_the_argument(filled: cxm.Workspace) -> None:
     with pytest.raises(cxm.ValidationError) as metric:
         filled.feedback(metric="happiness")
     assert metric.value.field == "metric"
+    with pytest.raises(cxm.ValidationError) as customer:
+        filled.interactions(customer=5)  # type: ignore[arg-type]
+    assert (customer.value.field, customer.value.value) == ("customer", 5)
+    with pytest.raises(cxm.ValidationError) as records:
+        filled.ingest(5)  # type: ignore[arg-type]
+    assert records.value.field == "records"
 
 
 def test_attribute_columns(workspace: cxm.Workspace) -> None:

@@ -10,7 +10,7 @@ reads one channel over one month. Columns come back typed for analysis: times as
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -87,12 +87,19 @@ _DIRECTIONS = pd.CategoricalDtype(["inbound", "outbound"])
 _LIFECYCLE = [s.value for s in JourneyStage]
 
 
-def _as_list(value: str | Iterable[str] | None) -> list[str] | None:
+def _as_list(value: str | Iterable[str] | None, field: str) -> list[str] | None:
     if value is None:
         return None
     if isinstance(value, str):
         return [value]
-    return [str(v) for v in value]
+    given: Any = value  # untyped callers pass anything; refuse it by name, not by TypeError
+    if not isinstance(given, Iterable) or isinstance(given, (bytes, Mapping)):
+        raise ValidationError(field, given, "must be a string or a list of strings")
+    out = list(given)
+    for item in out:
+        if not isinstance(item, str):
+            raise ValidationError(field, item, "must be a string")
+    return out
 
 
 class InteractionFilter:
@@ -121,17 +128,17 @@ class InteractionFilter:
     ) -> None:
         self.start_us = None if start is None else us_from_datetime(check_aware_utc("start", start))
         self.end_us = None if end is None else us_from_datetime(check_aware_utc("end", end))
-        channels = _as_list(channel)
+        channels = _as_list(channel, "channel")
         if channels is not None:
             allowed = {c.value for c in Channel}
             for value in channels:
                 if value not in allowed:
                     raise ValidationError("channel", value, f"must be one of: {sorted(allowed)}")
         self.channels = channels
-        self.touchpoints = _as_list(touchpoint)
-        self.sources = _as_list(source)
-        self.customers = _as_list(customer)
-        self.kinds = _as_list(kind)
+        self.touchpoints = _as_list(touchpoint, "touchpoint")
+        self.sources = _as_list(source, "source")
+        self.customers = _as_list(customer, "customer")
+        self.kinds = _as_list(kind, "kind")
 
     def clauses(self) -> list[ColumnElement[bool]]:
         """Return the SQL conditions on ``interactions``."""
@@ -263,7 +270,7 @@ def feedback_frame(
     table = schema.interactions
     fb = schema.feedback
     tp = schema.touchpoints
-    metrics = _as_list(metric)
+    metrics = _as_list(metric, "metric")
     clauses = where.clauses()
     if metrics is not None:
         allowed = {m.value for m in Metric}
