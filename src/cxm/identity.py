@@ -96,7 +96,8 @@ def normalize_phone(value: str, region: str | None = None) -> str:
         The E.164 string, e.g. ``"+442079460958"``.
 
     Raises:
-        ValidationError: If the number cannot be parsed or is not a possible number.
+        ValidationError: If the number cannot be parsed or is not a valid number for its
+            region (wrong length, or a range not assigned).
 
     Examples:
         >>> normalize_phone("+44 20 7946 0958")

@@ -160,7 +160,8 @@ class Workspace:
                 or any SQLAlchemy URL: ``"postgresql+psycopg://user@host/db"``,
                 ``"mysql+pymysql://user@host/db"``.
             engine: An existing SQLAlchemy engine to use instead of ``url``.
-            default_region: ISO region for reading national phone numbers in lookups.
+            default_region: ISO region for reading national phone numbers in lookups and in
+                mappings given to :meth:`ingest`.
 
         Returns:
             The workspace, its database at the newest schema revision.
@@ -564,7 +565,9 @@ class Workspace:
             ``customer_id``, ``created_at``, ``updated_at``, ``traits``, ``identities`` (with
             the source that first asserted each), ``customer_records`` and ``interactions``
             (each in the form :func:`cxm.model.record_from_dict` reads back, feedback
-            included), ``merges`` (the audit of customers merged into this one) and
+            included; re-ingesting them changes nothing), ``merges`` (the audit of customers
+            merged into this one), ``quarantined`` (refused payloads that name the customer,
+            with ``source``, ``stream``, ``reason``, ``raw``, ``seen_at``) and
             ``exported_at``. Times are ISO 8601 UTC strings, money a decimal string.
 
         Raises:
@@ -578,8 +581,9 @@ class Workspace:
         """Delete everything held about a customer (GDPR erasure), in one transaction.
 
         Removes the customer, its identities, customer records, interactions and their
-        feedback, the merge audit rows that name it and quarantined payloads that contain one
-        of its identities.
+        feedback, the merge audit rows that name it, and the quarantined payloads that name it
+        (a JSON string value equal to one of its identities or customer ids, ignoring case, or
+        normalising to one of its e-mail addresses or phone numbers).
 
         Args:
             key: A customer id or an identity, as for :meth:`profile`.

@@ -6,11 +6,12 @@ transaction). The steps, each a handful of set-based statements whatever the bat
 
 1. collapse repeats of one ``(source, source_id)`` inside the batch (newest ``updated_at``
    wins, ties to the later one);
-2. look up the batch's identities, resolve components (:mod:`cxm.identity`), insert new
-   customers and identities, and merge customers the batch links (audit rows in ``merges``);
-3. read the stored content hash of every key in the batch and classify each record as new,
+2. read the stored content hash of every key in the batch and classify each record as new,
    updated or unchanged; a stored copy with a newer ``updated_at`` is kept (the older record
-   counts as unchanged);
+   counts as unchanged). Only new and changed records go on, so a stale version of a record
+   can never re-link identities;
+3. look up their identities, resolve components (:mod:`cxm.identity`), insert new customers
+   and identities, and merge customers the batch links (audit rows in ``merges``);
 4. upsert new and changed rows with the dialect's native conflict clause
    (``ON CONFLICT ... DO UPDATE`` on SQLite and PostgreSQL, ``ON DUPLICATE KEY UPDATE`` on
    MySQL), replace their feedback, and re-merge the traits of every customer touched.
