@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import cxm
-from cxm.identity import normalize_email, normalize_identity
+from cxm import identity as cxm_identity
 from cxm.store.codec import INTERACTION_COLUMNS, interaction_row
 from cxm.store.engine import redact_url
 
@@ -240,10 +240,20 @@ def interactions(n: int, customers: int, seed: int = SEED) -> Iterator[cxm.Inter
         )
 
 
+def _identity_caches() -> list[Any]:
+    """Return the ``functools`` caches of :mod:`cxm.identity` (whichever functions have one)."""
+    return [f for f in vars(cxm_identity).values() if hasattr(f, "cache_info")]
+
+
 def clear_identity_caches() -> None:
     """Empty cxm's normalisation caches, so every timed phase starts as a fresh process would."""
-    normalize_email.cache_clear()
-    normalize_identity.cache_clear()
+    for cached in _identity_caches():
+        cached.cache_clear()
+
+
+def identity_cache_entries() -> int:
+    """Return how many entries cxm's normalisation caches hold."""
+    return sum(cached.cache_info().currsize for cached in _identity_caches())
 
 
 def _drain(items: Iterable[Any]) -> float:
@@ -655,10 +665,11 @@ def memory_child(n: int, customers: int, batch_size: int, traced: bool) -> dict[
         started = time.perf_counter()
         report = ws.ingest(interactions(n, customers), batch_size=batch_size)
         seconds = time.perf_counter() - started
-        peak = tracemalloc.get_traced_memory()[1] if traced else None
+        retained, peak = tracemalloc.get_traced_memory() if traced else (None, None)
         if traced:
             tracemalloc.stop()
         after = _max_rss_bytes()
+        cache_entries = identity_cache_entries()
         ws.close()
     return {
         "interactions": n,
@@ -667,6 +678,8 @@ def memory_child(n: int, customers: int, batch_size: int, traced: bool) -> dict[
         "rss_before": before,
         "rss_growth": after - before,
         "tracemalloc_peak": peak,
+        "tracemalloc_retained": retained,
+        "identity_cache_entries": cache_entries,
     }
 
 
@@ -704,6 +717,7 @@ def bench_memory(config: Config) -> dict[str, Any]:
     traced = [_run_child(n, config.customers, config.batch_size, True) for n in sizes]
     rss_ratio = plain[1]["rss_growth"] / plain[0]["rss_growth"] if plain[0]["rss_growth"] else None
     peak_ratio = traced[1]["tracemalloc_peak"] / traced[0]["tracemalloc_peak"]
+    transient = [t["tracemalloc_peak"] - t["tracemalloc_retained"] for t in traced]
     return {
         "sizes": list(sizes),
         "runs": [
@@ -713,19 +727,38 @@ def bench_memory(config: Config) -> dict[str, Any]:
                 "rss_before": p["rss_before"],
                 "rss_growth": p["rss_growth"],
                 "tracemalloc_peak": t["tracemalloc_peak"],
+                "tracemalloc_retained": t["tracemalloc_retained"],
+                "identity_cache_entries": p["identity_cache_entries"],
                 "traced_seconds": t["seconds"],
             }
             for p, t in zip(plain, traced, strict=True)
         ],
         "ratio_rss_growth": None if rss_ratio is None else round(rss_ratio, 2),
         "ratio_tracemalloc_peak": round(peak_ratio, 2),
+        "ratio_tracemalloc_transient": round(transient[1] / transient[0], 2),
     }
+
+
+def _git(*args: str) -> str | None:
+    try:
+        done = subprocess.run(  # noqa: S603
+            ["git", "-C", str(BENCH_DIR), *args],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
 
 
 def environment() -> dict[str, Any]:
     """Describe where the figures were measured."""
+    dirty = _git("status", "--porcelain", "--", "../src")
     return {
         "cxm": cxm.__version__,
+        "git_commit": _git("rev-parse", "--short", "HEAD"),
+        "src_modified": None if dirty is None else bool(dirty),
         "python": sys.version.split()[0],
         "sqlite": sqlite3.sqlite_version,
         "cpus": os.cpu_count(),

@@ -141,6 +141,40 @@ def _db_rows(suite: str, result: dict[str, Any], target: int) -> list[list[str]]
     return rows
 
 
+def _memory_rows(memory: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for run in memory["runs"]:
+        retained = run["tracemalloc_retained"]
+        rows.append(
+            [
+                "memory",
+                f"ingest {run['interactions']:,}: RSS growth {run['rss_growth'] / MIB:.1f} MiB, "
+                f"tracemalloc peak {run['tracemalloc_peak'] / MIB:.1f} MiB "
+                f"(held after: {retained / MIB:.1f} MiB, "
+                f"{run['identity_cache_entries']:,} identity-cache entries)",
+                f"{run['seconds']:.2f}",
+                _n(run["interactions"] / run["seconds"]),
+                "",
+                "",
+            ]
+        )
+    small, large = memory["sizes"]
+    ratios = (memory["ratio_rss_growth"], memory["ratio_tracemalloc_peak"])
+    flat = all(r is not None and r <= FLAT_RATIO for r in ratios)
+    rows.append(
+        [
+            "memory",
+            f"ratio {large:,} / {small:,}: RSS growth {ratios[0]}, tracemalloc peak {ratios[1]}, "
+            f"peak - held {memory['ratio_tracemalloc_transient']}",
+            "",
+            "",
+            "",
+            f"flat (<= {FLAT_RATIO:g}) {_verdict(flat)}",
+        ]
+    )
+    return rows
+
+
 def table(results: dict[str, Any]) -> str:
     """Render the figures as a plain-text table."""
     config = results["config"]
@@ -148,7 +182,9 @@ def table(results: dict[str, Any]) -> str:
     head = [
         f"cxm ingestion benchmark: {config['interactions']:,} interactions, "
         f"{config['customers']:,} customers, batch size {config['batch_size']:,}",
-        f"cxm {env['cxm']}, Python {env['python']}, SQLite {env['sqlite']}, "
+        f"cxm {env['cxm']} (git {env['git_commit']}"
+        f"{', src/ modified' if env['src_modified'] else ''}), "
+        f"Python {env['python']}, SQLite {env['sqlite']}, "
         f"{env['cpus']} CPUs, load average at start {env['load_average']}, {env['when']}",
         "",
     ]
@@ -181,32 +217,7 @@ def table(results: dict[str, Any]) -> str:
         rows.extend(_db_rows(suite, result, target))
     memory = results.get("memory")
     if memory:
-        for run in memory["runs"]:
-            rows.append(
-                [
-                    "memory",
-                    f"ingest {run['interactions']:,}: RSS growth "
-                    f"{run['rss_growth'] / MIB:.1f} MiB, "
-                    f"tracemalloc peak {run['tracemalloc_peak'] / MIB:.1f} MiB",
-                    f"{run['seconds']:.2f}",
-                    _n(run["interactions"] / run["seconds"]),
-                    "",
-                    "",
-                ]
-            )
-        small, large = memory["sizes"]
-        ratios = (memory["ratio_rss_growth"], memory["ratio_tracemalloc_peak"])
-        flat = all(r is not None and r <= FLAT_RATIO for r in ratios)
-        rows.append(
-            [
-                "memory",
-                f"ratio {large:,} / {small:,}: RSS growth {ratios[0]}, tracemalloc {ratios[1]}",
-                "",
-                "",
-                "",
-                f"flat (<= {FLAT_RATIO:g}) {_verdict(flat)}",
-            ]
-        )
+        rows.extend(_memory_rows(memory))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     right = {2, 3, 4}
     lines = []
@@ -263,8 +274,20 @@ def main(argv: list[str] | None = None) -> int:
         print("memory: ingest at two sizes, each in a fresh subprocess ...", flush=True)
         results["memory"] = ingest.bench_memory(config)
 
+    end = ingest.environment()
+    results["environment_at_end"] = end
     print()
     print(table(results))
+    if (end["git_commit"], end["src_modified"]) != (
+        results["environment"]["git_commit"],
+        results["environment"]["src_modified"],
+    ):
+        print(
+            f"WARNING: the source changed during the run (git {end['git_commit']} at the end, "
+            "src/ modified)"
+            if end["src_modified"]
+            else f"WARNING: the source changed during the run (git {end['git_commit']} at the end)"
+        )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nfigures written to {RESULTS}")

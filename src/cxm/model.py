@@ -143,11 +143,11 @@ DEFAULT_SCALES: dict[Metric, tuple[float, float]] = {
 
 
 def _check_enum(enum_type: type[enum.StrEnum], field: str, value: Any) -> Any:
-    if isinstance(value, enum_type):
-        return value
+    # The value map is what Enum.__call__ consults, without its overhead (members hash and
+    # compare as their string values, so a member finds itself too).
     try:
-        return enum_type(value)
-    except (ValueError, TypeError):
+        return enum_type._value2member_map_[value]
+    except (KeyError, TypeError):
         allowed = ", ".join(sorted(member.value for member in enum_type))
         raise ValidationError(field, value, f"must be one of: {allowed}") from None
 
@@ -266,8 +266,10 @@ class Identity:
 def _check_identities(field: str, value: Any) -> tuple[Identity, ...]:
     if value is None:
         return ()
-    if isinstance(value, (str, bytes, Identity)) or not isinstance(value, Iterable):
-        raise ValidationError(field, value, "must be a list of Identity")
+    if type(value) is not list and type(value) is not tuple:
+        # Lists and tuples skip the slower abstract-base-class checks.
+        if isinstance(value, (str, bytes, Identity)) or not isinstance(value, Iterable):
+            raise ValidationError(field, value, "must be a list of Identity")
     out: list[Identity] = []
     for item in value:
         if isinstance(item, Identity):
@@ -360,6 +362,8 @@ def _record_updated_at(value: Any) -> datetime | None:
 
 
 def _score(value: Any) -> float:
+    if type(value) is int:
+        return value
     if isinstance(value, bool) or not isinstance(value, Real):
         raise ValidationError("Feedback.score", value, "must be a number")
     if not math.isfinite(value):
@@ -439,8 +443,9 @@ def _feedback(value: Any) -> tuple[Feedback, ...]:
         return ()
     if isinstance(value, Feedback):
         return (value,)
-    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
-        raise ValidationError("Interaction.feedback", value, "must be a list of Feedback")
+    if type(value) is not list and type(value) is not tuple:
+        if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+            raise ValidationError("Interaction.feedback", value, "must be a list of Feedback")
     out = tuple(value)
     for item in out:
         if not isinstance(item, Feedback):
