@@ -752,13 +752,20 @@ def _git(*args: str) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
+def source_state() -> str:
+    """Return the git commit of the checkout, ``+modified`` when ``src/`` has local changes."""
+    commit = _git("rev-parse", "--short", "HEAD")
+    if commit is None:
+        return "unknown"
+    dirty = _git("status", "--porcelain", "--", str(BENCH_DIR.parent / "src"))
+    return f"{commit}+modified" if dirty else commit
+
+
 def environment() -> dict[str, Any]:
     """Describe where the figures were measured."""
-    dirty = _git("status", "--porcelain", "--", "../src")
     return {
         "cxm": cxm.__version__,
-        "git_commit": _git("rev-parse", "--short", "HEAD"),
-        "src_modified": None if dirty is None else bool(dirty),
+        "source": source_state(),
         "python": sys.version.split()[0],
         "sqlite": sqlite3.sqlite_version,
         "cpus": os.cpu_count(),

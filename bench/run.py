@@ -182,8 +182,7 @@ def table(results: dict[str, Any]) -> str:
     head = [
         f"cxm ingestion benchmark: {config['interactions']:,} interactions, "
         f"{config['customers']:,} customers, batch size {config['batch_size']:,}",
-        f"cxm {env['cxm']} (git {env['git_commit']}"
-        f"{', src/ modified' if env['src_modified'] else ''}), "
+        f"cxm {env['cxm']} (git {env['source']}), "
         f"Python {env['python']}, SQLite {env['sqlite']}, "
         f"{env['cpus']} CPUs, load average at start {env['load_average']}, {env['when']}",
         "",
@@ -258,36 +257,34 @@ def main(argv: list[str] | None = None) -> int:
             print(f"postgres: skipped, {reason}", flush=True)
             results["postgres"] = {"skipped": reason}
             wanted.remove("postgres")
+    sources: dict[str, str] = {}
     if "sqlite" in wanted or "postgres" in wanted:
         print("records: timing the generator alone ...", flush=True)
+        sources["construction"] = ingest.source_state()
         results["construction"] = ingest.construction_costs(config)
     if "sqlite" in wanted:
         print("sqlite: ingest, then bare executemany ...", flush=True)
+        sources["sqlite"] = ingest.source_state()
         with tempfile.TemporaryDirectory(prefix="cxm-bench-") as workdir:
             results["sqlite"] = ingest.bench_sqlite(config, Path(workdir), results["construction"])
     if "postgres" in wanted:
         print("postgres: ingest, then bare COPY ...", flush=True)
+        sources["postgres"] = ingest.source_state()
         results["postgres"] = ingest.bench_postgres(
             config, args.postgres_url, results["construction"]
         )
     if "memory" in wanted:
         print("memory: ingest at two sizes, each in a fresh subprocess ...", flush=True)
+        sources["memory"] = ingest.source_state()
         results["memory"] = ingest.bench_memory(config)
+    sources["end"] = ingest.source_state()
+    results["source_per_suite"] = sources
 
-    end = ingest.environment()
-    results["environment_at_end"] = end
     print()
     print(table(results))
-    if (end["git_commit"], end["src_modified"]) != (
-        results["environment"]["git_commit"],
-        results["environment"]["src_modified"],
-    ):
-        print(
-            f"WARNING: the source changed during the run (git {end['git_commit']} at the end, "
-            "src/ modified)"
-            if end["src_modified"]
-            else f"WARNING: the source changed during the run (git {end['git_commit']} at the end)"
-        )
+    if len(set(sources.values())) > 1:
+        listed = ", ".join(f"{suite} {state}" for suite, state in sources.items())
+        print(f"WARNING: the cxm source changed during the run: {listed}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nfigures written to {RESULTS}")

@@ -70,7 +70,6 @@ def normalize_email(value: str) -> str:
     return _normalize_email(value)
 
 
-@functools.lru_cache(maxsize=_CACHE_SIZE)
 def _normalize_email(value: str) -> str:
     candidate = value.strip()
     try:
@@ -112,7 +111,6 @@ def normalize_phone(value: str, region: str | None = None) -> str:
     return _normalize_phone(value, region)
 
 
-@functools.lru_cache(maxsize=_CACHE_SIZE)
 def _normalize_phone(value: str, region: str | None) -> str:
     try:
         parsed = phonenumbers.parse(value, region.upper() if region else None)
@@ -152,12 +150,15 @@ def normalize_identity(kind: str, value: str, region: str | None = None) -> tupl
     return _normalize_identity(kind, value, region)
 
 
+# One bounded cache, at the entry every Identity goes through: the same addresses recur across
+# a source's records, and email-validator costs ~25 us an address. Its size bounds the memory
+# normalisation may hold, whatever the number of records.
 @functools.lru_cache(maxsize=_CACHE_SIZE)
 def _normalize_identity(kind: str, value: str, region: str | None) -> tuple[str, str]:
     if kind == EMAIL:
-        return kind, normalize_email(value)
+        return kind, _normalize_email(value)
     if kind == PHONE:
-        return kind, normalize_phone(value, region)
+        return kind, _normalize_phone(value, region)
     if not _SCOPED_KIND.fullmatch(kind):
         raise ValidationError(
             "Identity.kind",

@@ -11,7 +11,6 @@ vocabularies; scores must lie inside their scale. Connectors produce :class:`Int
 from __future__ import annotations
 
 import enum
-import json
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -21,6 +20,7 @@ from numbers import Real
 from typing import Any, ClassVar
 
 import attrs
+import orjson
 
 from cxm.exceptions import ValidationError
 from cxm.identity import normalize_identity
@@ -206,9 +206,9 @@ def _check_json_object(field: str, value: Any) -> dict[str, Any]:
         if not isinstance(key, str):
             raise ValidationError(field, value, f"key {key!r} is not a string")
     try:
-        # A round trip is the test: json.dumps quietly turns nested int keys into strings and
-        # tuples into lists, which would not read back as what was given.
-        round_trip = json.loads(json.dumps(out, allow_nan=False, sort_keys=True))
+        # A round trip is the test: a value that serialises as something else (a tuple as a
+        # list, a datetime as a string, NaN as null) does not read back as what was given.
+        round_trip = orjson.loads(orjson.dumps(out, option=orjson.OPT_SORT_KEYS))
     except (TypeError, ValueError) as exc:
         raise ValidationError(field, value, f"must hold only JSON values: {exc}") from None
     if round_trip != out:
@@ -266,10 +266,11 @@ class Identity:
 def _check_identities(field: str, value: Any) -> tuple[Identity, ...]:
     if value is None:
         return ()
-    if type(value) is not list and type(value) is not tuple:
-        # Lists and tuples skip the slower abstract-base-class checks.
-        if isinstance(value, (str, bytes, Identity)) or not isinstance(value, Iterable):
-            raise ValidationError(field, value, "must be a list of Identity")
+    # Lists and tuples skip the slower abstract-base-class checks.
+    if (type(value) is not list and type(value) is not tuple) and (
+        isinstance(value, (str, bytes, Identity)) or not isinstance(value, Iterable)
+    ):
+        raise ValidationError(field, value, "must be a list of Identity")
     out: list[Identity] = []
     for item in value:
         if isinstance(item, Identity):
@@ -443,9 +444,10 @@ def _feedback(value: Any) -> tuple[Feedback, ...]:
         return ()
     if isinstance(value, Feedback):
         return (value,)
-    if type(value) is not list and type(value) is not tuple:
-        if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
-            raise ValidationError("Interaction.feedback", value, "must be a list of Feedback")
+    if (type(value) is not list and type(value) is not tuple) and (
+        isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable)
+    ):
+        raise ValidationError("Interaction.feedback", value, "must be a list of Feedback")
     out = tuple(value)
     for item in out:
         if not isinstance(item, Feedback):

@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from cxm.model import MONEY_DECIMALS, CustomerRecord, Feedback, Identity, Interaction
 
 __all__ = [
@@ -73,8 +75,12 @@ def iso_from_us(micros: int | None) -> str | None:
 
 
 def dumps(value: Any) -> str:
-    """Serialise a JSON document canonically (sorted keys, no spaces) for storage."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Serialise a JSON document canonically (sorted keys, no spaces, UTF-8) for storage.
+
+    orjson writes the same text as ``json.dumps(sort_keys=True, separators=(",", ":"),
+    ensure_ascii=False)`` for the documents the model admits, several times faster.
+    """
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def _identities_json(identities: Sequence[Identity]) -> str:

@@ -36,6 +36,7 @@ from cxm.store.codec import (
     INTERACTION_COLUMNS,
     RECORD_COLUMNS,
     customer_record_row,
+    dumps,
     interaction_row,
 )
 from cxm.store.sql import CompiledStatements, native_insert_ignore
@@ -102,6 +103,8 @@ def merge_traits(records: Iterable[tuple[dict[str, Any], int | None, str, str]])
 
 def _collapse(records: Sequence[Any]) -> tuple[list[Any], int]:
     """Keep one record per ``(source, source_id)``: the newest, ties to the later one."""
+    if len({(r.source, r.source_id) for r in records}) == len(records):
+        return list(records), 0  # the common case: no repeats
     winners: dict[tuple[str, str], Any] = {}
     for record in records:
         key = (record.source, record.source_id)
@@ -117,8 +120,22 @@ def _not_older(record: Any, held: Any) -> bool:
     return bool(record.updated_at >= held.updated_at)
 
 
-_INTERACTION_WRITE = (*INTERACTION_COLUMNS, "customer_id", "ingested_us")
-_RECORD_WRITE = (*RECORD_COLUMNS, "customer_id", "ingested_us")
+# Written columns in table order: SQLAlchemy compiles parameters in that order, so rows built
+# this way go to the driver without reordering.
+_INTERACTION_WRITE = (
+    *INTERACTION_COLUMNS[:2],
+    "customer_id",
+    *INTERACTION_COLUMNS[2:13],
+    "ingested_us",
+    "content_hash",
+)
+_RECORD_WRITE = (
+    *RECORD_COLUMNS[:2],
+    "customer_id",
+    *RECORD_COLUMNS[2:5],
+    "ingested_us",
+    "content_hash",
+)
 _FEEDBACK_WRITE = (
     "interaction_id",
     "ordinal",
@@ -410,8 +427,8 @@ class BatchWriter:
         if not pending:
             return
         to_write = [
-            (*item.row, customer_id, now_us)
-            for item, customer_id in zip(pending, customers, strict=True)
+            (row[0], row[1], customer_id, *row[2:13], now_us, row[13])
+            for row, customer_id in zip((item.row for item in pending), customers, strict=True)
         ]
         self.statements.upsert(
             connection, schema.interactions, _INTERACTION_WRITE, ("source", "source_id"), to_write
@@ -500,8 +517,8 @@ class BatchWriter:
             _RECORD_WRITE,
             ("source", "source_id"),
             [
-                (*item.row, customer_id, now_us)
-                for item, customer_id in zip(pending, customers, strict=True)
+                (row[0], row[1], customer_id, row[2], row[3], row[4], now_us, row[5])
+                for row, customer_id in zip((item.row for item in pending), customers, strict=True)
             ],
         )
         return changed
@@ -530,7 +547,7 @@ class BatchWriter:
             [
                 {
                     "cid": cid,
-                    "traits": json.dumps(merge_traits(recs), sort_keys=True),
+                    "traits": dumps(merge_traits(recs)),
                     "now": now_us,
                 }
                 for cid, recs in grouped.items()
