@@ -27,7 +27,9 @@ import sys
 import tempfile
 import time
 import tracemalloc
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -37,7 +39,6 @@ from typing import Any
 import cxm
 from cxm import identity as cxm_identity
 from cxm.store.codec import INTERACTION_COLUMNS, interaction_row
-from cxm.store.engine import redact_url
 
 SEED = 20_251_123
 BENCH_DIR = Path(__file__).resolve().parent
@@ -579,28 +580,38 @@ def _suite_result(
     }
 
 
-def reset_postgres(url: str) -> None:
-    """Drop and recreate schema ``public`` in the database ``url`` names."""
-    from sqlalchemy import text
+@contextmanager
+def scratch_postgres(server_url: str) -> Iterator[str]:
+    """Create an empty scratch database on the server ``server_url`` names; drop it after.
 
-    from cxm.store.engine import create_store_engine
+    The database in ``server_url`` itself is never touched, so pointing the benchmark at a
+    server that holds real data is safe.
+    """
+    from sqlalchemy import create_engine, make_url
 
-    engine = create_store_engine(url)
+    url = make_url(server_url)
+    name = f"cxm_bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
-        with engine.begin() as connection:
-            connection.execute(text("SET LOCAL lock_timeout = '30s'"))
-            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-            connection.execute(text("GRANT USAGE ON SCHEMA public TO PUBLIC"))
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        yield url.set(database=name).render_as_string(hide_password=False)
     finally:
-        engine.dispose()
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
 
 
-def bench_postgres(config: Config, url: str, costs: dict[str, Any]) -> dict[str, Any]:
-    """Ingest into a fresh ``public`` schema, then the bare ``COPY`` baseline into another."""
+def bench_postgres(config: Config, server_url: str, costs: dict[str, Any]) -> dict[str, Any]:
+    """Ingest into a scratch database, then the bare ``COPY`` baseline into another."""
+    with scratch_postgres(server_url) as cxm_url, scratch_postgres(server_url) as bare_url:
+        return _bench_postgres(config, cxm_url, bare_url, costs)
+
+
+def _bench_postgres(
+    config: Config, url: str, bare_url: str, costs: dict[str, Any]
+) -> dict[str, Any]:
     n = config.interactions
-    print(f"WARNING: dropping and recreating schema public in {redact_url(url)}", flush=True)
-    reset_postgres(url)
     ws = cxm.Workspace.open(url)
     seconds, report = _timed_ingest(ws, config)
     raw = ws.store.engine.raw_connection()
@@ -613,8 +624,7 @@ def bench_postgres(config: Config, url: str, costs: dict[str, Any]) -> dict[str,
         raw.close()
     ws.close()
 
-    reset_postgres(url)
-    bare_ws = cxm.Workspace.open(url)
+    bare_ws = cxm.Workspace.open(bare_url)
     raw = bare_ws.store.engine.raw_connection()
     try:
         connection = raw.driver_connection
@@ -627,7 +637,6 @@ def bench_postgres(config: Config, url: str, costs: dict[str, Any]) -> dict[str,
     finally:
         raw.close()
     bare_ws.close()
-    reset_postgres(url)
     return _suite_result(
         n,
         seconds,

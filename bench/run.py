@@ -46,8 +46,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--postgres-url",
         default=os.environ.get("CXM_TEST_POSTGRES_URL"),
-        help="SQLAlchemy URL of a scratch PostgreSQL database; its schema public is DROPPED "
-        "and recreated (default: $CXM_TEST_POSTGRES_URL)",
+        help="SQLAlchemy URL of a PostgreSQL server where the user may create databases; the "
+        "benchmark works in scratch databases it drops afterwards (default: "
+        "$CXM_TEST_POSTGRES_URL)",
     )
     args = parser.parse_args(argv)
     for name in ("interactions", "customers", "batch_size"):
