@@ -38,7 +38,7 @@ from typing import Any
 
 import cxm
 from cxm import identity as cxm_identity
-from cxm.store.codec import INTERACTION_COLUMNS, interaction_row
+from cxm.store.codec import FEEDBACK_COLUMNS, INTERACTION_COLUMNS, interaction_row
 
 SEED = 20_251_123
 BENCH_DIR = Path(__file__).resolve().parent
@@ -279,16 +279,7 @@ def _figure(seconds: float, n: int) -> dict[str, Any]:
 # -- the bare baseline: the same rows, plain inserts --------------------------------------------
 
 _INTERACTION_INSERT = ("id", *INTERACTION_COLUMNS, "customer_id", "ingested_us")
-_FEEDBACK_INSERT = (
-    "interaction_id",
-    "ordinal",
-    "metric",
-    "score",
-    "scale_min",
-    "scale_max",
-    "question",
-    "comment",
-)
+_FEEDBACK_INSERT = ("interaction_id", *FEEDBACK_COLUMNS)
 _CUSTOMER_INSERT = ("customer_id", "created_us", "updated_us", "traits")
 _IDENTITY_INSERT = ("kind", "value", "customer_id", "source", "first_seen_us")
 _TOUCHPOINT_INSERT = ("name", "channel", "stage")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Generic, TypeVar
 
 import attrs
@@ -377,8 +377,3 @@ def _merge_stored_customers(
             survivor_of[merged] = survivor
         merges.extend((survivor, m, evidence.get(m, -1)) for m in ranked[1:])
     return group_customers, survivor_of, merges
-
-
-def dedupe(items: Iterable[K]) -> list[K]:
-    """Return ``items`` without repeats, first occurrence order kept."""
-    return list(dict.fromkeys(items))

@@ -20,6 +20,7 @@ import orjson
 from cxm.model import MONEY_DECIMALS, CustomerRecord, Feedback, Identity, Interaction
 
 __all__ = [
+    "FEEDBACK_COLUMNS",
     "INTERACTION_COLUMNS",
     "RECORD_COLUMNS",
     "customer_record_row",
@@ -55,6 +56,9 @@ INTERACTION_COLUMNS = (
     "updated_us",
     "content_hash",
 )
+#: Columns of ``feedback`` that :func:`feedback_rows` fills, in order (``interaction_id`` is
+#: known only once the interaction is stored).
+FEEDBACK_COLUMNS = ("ordinal", "metric", "score", "scale_min", "scale_max", "question", "comment")
 #: Columns of ``customer_records`` that :func:`customer_record_row` fills, in order.
 RECORD_COLUMNS = ("source", "source_id", "identities", "traits", "updated_us", "content_hash")
 

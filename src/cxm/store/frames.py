@@ -194,10 +194,6 @@ def _text(values: Sequence[Any]) -> pd.Series:
     return pd.Series(values, dtype="str") if values else pd.Series([], dtype="str")
 
 
-def _nullable_text(values: Sequence[Any]) -> pd.Series:
-    return pd.Series(values, dtype=object).astype("str")
-
-
 def interactions_frame(
     connection: Connection,
     where: InteractionFilter,

@@ -92,18 +92,6 @@ class CompiledStatements:
             self._compiled[key] = hit
         return hit
 
-    def executemany(
-        self,
-        connection: Connection,
-        key: str,
-        build: Callable[[], ClauseElement],
-        rows: Sequence[tuple[Any, ...]],
-    ) -> None:
-        """Run the statement once per row; rows hold values in the statement's parameter order."""
-        if rows:
-            sql, _names = self.compiled(key, build)
-            self.run_many(connection, sql, rows)
-
     @staticmethod
     def run_many(connection: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
         """Run ``sql`` once per row on the DBAPI cursor of ``connection``'s transaction."""

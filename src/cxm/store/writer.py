@@ -33,6 +33,7 @@ from cxm.identity import resolve_components
 from cxm.model import CustomerRecord, Identity, Interaction
 from cxm.store import schema
 from cxm.store.codec import (
+    FEEDBACK_COLUMNS,
     INTERACTION_COLUMNS,
     RECORD_COLUMNS,
     customer_record_row,
@@ -136,16 +137,7 @@ _RECORD_WRITE = (
     "ingested_us",
     "content_hash",
 )
-_FEEDBACK_WRITE = (
-    "interaction_id",
-    "ordinal",
-    "metric",
-    "score",
-    "scale_min",
-    "scale_max",
-    "question",
-    "comment",
-)
+_FEEDBACK_WRITE = ("interaction_id", *FEEDBACK_COLUMNS)
 
 
 def _keys(identities: Sequence[Identity]) -> tuple[tuple[str, str], ...]:
