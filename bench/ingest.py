@@ -494,13 +494,11 @@ def _differences(cursor: sqlite3.Cursor) -> int:
     return total
 
 
-def bench_sqlite(config: Config, workdir: Path, costs: dict[str, Any]) -> dict[str, Any]:
-    """Ingest into a fresh SQLite file end to end, then the bare baseline into another."""
-    n = config.interactions
-    cxm_path = workdir / "cxm.db"
-    bare_path = workdir / "bare.db"
-
-    ws = cxm.Workspace.open(cxm_path)
+def _ingest_and_read_back(
+    target: Path | str, config: Config
+) -> tuple[float, cxm.IngestReport, dict[str, int], Resolved]:
+    """Time ``ws.ingest`` into a fresh workspace; return the time, report, row counts and ids."""
+    ws = cxm.Workspace.open(target)
     seconds, report = _timed_ingest(ws, config)
     raw = ws.store.engine.raw_connection()
     try:
@@ -511,6 +509,16 @@ def bench_sqlite(config: Config, workdir: Path, costs: dict[str, Any]) -> dict[s
     finally:
         raw.close()
     ws.close()
+    return seconds, report, cxm_counts, resolved
+
+
+def bench_sqlite(config: Config, workdir: Path, costs: dict[str, Any]) -> dict[str, Any]:
+    """Ingest into a fresh SQLite file end to end, then the bare baseline into another."""
+    n = config.interactions
+    cxm_path = workdir / "cxm.db"
+    bare_path = workdir / "bare.db"
+
+    seconds, report, cxm_counts, resolved = _ingest_and_read_back(cxm_path, config)
 
     bare_ws = cxm.Workspace.open(bare_path)
     raw = bare_ws.store.engine.raw_connection()
@@ -603,17 +611,7 @@ def _bench_postgres(
     config: Config, url: str, bare_url: str, costs: dict[str, Any]
 ) -> dict[str, Any]:
     n = config.interactions
-    ws = cxm.Workspace.open(url)
-    seconds, report = _timed_ingest(ws, config)
-    raw = ws.store.engine.raw_connection()
-    try:
-        cursor = raw.driver_connection.cursor()
-        cxm_counts = _counts(cursor)
-        resolved = Resolved.read(cursor)
-        cursor.close()
-    finally:
-        raw.close()
-    ws.close()
+    seconds, report, cxm_counts, resolved = _ingest_and_read_back(url, config)
 
     bare_ws = cxm.Workspace.open(bare_url)
     raw = bare_ws.store.engine.raw_connection()
