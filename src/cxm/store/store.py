@@ -12,7 +12,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -349,13 +349,13 @@ class Store:
                     "raw": row[4],
                     "seen_at": iso_from_us(row[5]),
                 }
-                for row in self._quarantined_naming(connection, customer_id)
+                for row in self._quarantined_naming(connection, customer_id, merged_ids)
             ],
             "exported_at": datetime.now(UTC).isoformat(),
         }
 
     def _quarantined_naming(
-        self, connection: Connection, customer_id: str
+        self, connection: Connection, customer_id: str, merged_ids: Sequence[str]
     ) -> list[tuple[Any, ...]]:
         """Return the quarantine rows whose payload names the customer.
 
@@ -372,7 +372,7 @@ class Store:
                 select(ids.c.kind, ids.c.value).where(ids.c.customer_id == customer_id)
             )
         }
-        customer_ids = {customer_id, *self._merged_into(connection, customer_id)}
+        customer_ids = {customer_id, *merged_ids}
         needles = sorted({value for _kind, value in identities} | customer_ids)
         fragments = {_like_fragment(value) for value in needles}
         quarantine = schema.quarantine
@@ -424,8 +424,8 @@ class Store:
         """Delete every row that names the customer; return the number deleted per table."""
         ids = schema.identities
         # Found before the identities and merges that define "naming" are deleted.
-        naming = [row[0] for row in self._quarantined_naming(connection, customer_id)]
         merged_ids = self._merged_into(connection, customer_id)
+        naming = [row[0] for row in self._quarantined_naming(connection, customer_id, merged_ids)]
         table = schema.interactions
         interaction_ids = [
             iid
