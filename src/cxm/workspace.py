@@ -11,24 +11,29 @@ import gc
 import json
 import os
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 import attrs
 import pandas as pd
-from sqlalchemy import insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.engine import URL, Connection, Engine
 
+from cxm.connectors.base import Connector
 from cxm.exceptions import ConflictError, ValidationError
 from cxm.model import Customer, CustomerRecord, Identity, Interaction, Touchpoint, record_from_dict
 from cxm.profile import Customer360
 from cxm.store import schema
+from cxm.store.codec import quarantine_fingerprint
 from cxm.store.frames import InteractionFilter, customers_frame, feedback_frame, interactions_frame
-from cxm.store.sql import native_upsert
+from cxm.store.sql import native_insert_ignore, native_upsert
 from cxm.store.store import Store, now_us
 from cxm.store.writer import BatchCounts
+
+if TYPE_CHECKING:
+    from cxm.sync import SyncReport
 
 __all__ = ["IngestReport", "Rejection", "Workspace"]
 
@@ -141,12 +146,19 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _raw_payload(item: Any) -> str:
-    """Serialise a refused item for the quarantine table, whatever it is."""
-    if isinstance(item, Mapping):
+    """Serialise a refused item for the quarantine table, whatever it is.
+
+    JSON values (a mapping, a list of cells, a string) are kept as JSON; anything else is kept
+    as ``{"repr": ...}`` so that nothing about it is lost.
+    """
+    if isinstance(item, (Mapping, list, tuple, str, int, float)) and not isinstance(item, bool):
         try:
-            return json.dumps(item, default=str, sort_keys=True, ensure_ascii=False)
+            return json.dumps(item, sort_keys=True, ensure_ascii=False, allow_nan=False)
         except (TypeError, ValueError):
-            pass
+            try:
+                return json.dumps(item, default=str, sort_keys=True, ensure_ascii=False)
+            except (TypeError, ValueError):
+                pass
     return json.dumps({"repr": repr(item)}, ensure_ascii=False)
 
 
@@ -307,6 +319,25 @@ class Workspace:
         rejected: Sequence[tuple[int, Any, str, str]],
         report: IngestReport,
     ) -> None:
+        counts = self._commit_batch(batch, rejected, stream=_INGEST_STREAM)
+        report._add(counts)
+        report.rejected += len(rejected)
+        for index, _item, source, reason in rejected:
+            if len(report.rejections) < 1_000:
+                report.rejections.append(Rejection(index=index, source=source, reason=reason))
+
+    def _commit_batch(
+        self,
+        batch: Sequence[Record],
+        rejected: Sequence[tuple[int, Any, str, str]],
+        *,
+        stream: str,
+        also: Callable[[Connection, int], None] | None = None,
+    ) -> BatchCounts:
+        """Write one batch, its quarantined items and ``also`` (the sync state) in one transaction.
+
+        A conflict with a concurrent writer rolls the whole transaction back and retries it.
+        """
         interactions = [r for r in batch if isinstance(r, Interaction)]
         customer_records = [r for r in batch if isinstance(r, CustomerRecord)]
         for attempt in range(_CONFLICT_RETRIES):
@@ -316,7 +347,9 @@ class Workspace:
                     counts = self.store.writer.write(
                         connection, interactions, customer_records, stamp
                     )
-                    self._quarantine(connection, rejected, stamp)
+                    self._quarantine(connection, rejected, stamp, stream)
+                    if also is not None:
+                        also(connection, stamp)
                 break
             except ConflictError:
                 # Another writer created an identity or customer this batch also created; the
@@ -329,12 +362,8 @@ class Workspace:
                 # The batch rolled back, and with it any touchpoint it added to the catalog.
                 self.store.writer.known_touchpoints.clear()
                 raise
-        report._add(counts)
         self.store.note_rows_written(counts.new)
-        report.rejected += len(rejected)
-        for index, _item, source, reason in rejected:
-            if len(report.rejections) < 1_000:
-                report.rejections.append(Rejection(index=index, source=source, reason=reason))
+        return counts
 
     def _quarantine(
         self,
@@ -345,19 +374,146 @@ class Workspace:
     ) -> None:
         if not rejected:
             return
-        connection.execute(
-            insert(schema.quarantine),
-            [
+        rows: dict[str, dict[str, Any]] = {}
+        for _index, item, given_source, reason in rejected:
+            raw = _raw_payload(item)
+            source = given_source[:64]
+            fingerprint = quarantine_fingerprint(source, stream, reason, raw)
+            rows.setdefault(
+                fingerprint,
                 {
-                    "source": source[:64],
+                    "source": source,
                     "stream": stream,
                     "reason": reason,
-                    "raw": _raw_payload(item),
+                    "raw": raw,
                     "seen_us": stamp,
-                }
-                for _index, item, source, reason in rejected
-            ],
+                    "fingerprint": fingerprint,
+                },
+            )
+        connection.execute(
+            native_insert_ignore(connection.dialect.name, schema.quarantine, ["fingerprint"]),
+            list(rows.values()),
         )
+
+    def sync(
+        self,
+        connector: str | Connector,
+        /,
+        *,
+        streams: str | Sequence[str] | None = None,
+        full_refresh: bool = False,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        progress: bool | None = None,
+        **config: Any,
+    ) -> SyncReport:
+        """Read a connector's streams into the workspace, resuming where the last sync stopped.
+
+        Each batch is committed with the stream's cursor in one transaction, so a sync killed
+        at any point and run again stores exactly what an uninterrupted sync would have:
+        nothing lost, nothing twice. Invalid items are quarantined with their reason and raw
+        payload and counted. A stream that fails is reported in the result and the other
+        streams still run; call :meth:`SyncReport.raise_for_errors` to turn that into an
+        exception.
+
+        Args:
+            connector: A registered connector's name (``"csv"``) with its options as keyword
+                arguments, or a connector instance.
+            streams: Run only these streams (default: all of them).
+            full_refresh: Start every stream from the beginning instead of its saved cursor;
+                records already stored are updated in place, never duplicated.
+            batch_size: Records per transaction.
+            progress: Show a progress bar; default: only when stderr is a terminal.
+            **config: The connector's options, when ``connector`` is a name.
+
+        Returns:
+            Per stream: new, updated, unchanged, quarantined, the cursor before and after, the
+            error if it failed, and the duration.
+
+        Raises:
+            ConnectorNotFound: If no connector has that name (the error lists them).
+            ValidationError: If an option is missing, unknown or invalid (named), before any
+                I/O.
+            SyncInProgressError: If another sync of the same connector instance is running on
+                this database.
+            StoreError: If the database failed.
+
+        Examples:
+            >>> ws = Workspace.open(":memory:")
+            >>> report = ws.sync("nope")
+            Traceback (most recent call last):
+            ...
+            cxm.exceptions.ConnectorNotFound: no connector named 'nope'; registered connectors: ...
+        """
+        from cxm.connectors.registry import get as get_connector
+        from cxm.sync import run_sync
+
+        if isinstance(connector, Connector):
+            if config:
+                raise ValidationError(
+                    "config",
+                    sorted(config),
+                    "options go to the connector's constructor, not to sync(), when an "
+                    "instance is given",
+                )
+            instance = connector
+        else:
+            instance = get_connector(connector)(**config)
+        return run_sync(
+            self,
+            instance,
+            streams=[streams] if isinstance(streams, str) else streams,
+            full_refresh=full_refresh,
+            batch_size=batch_size,
+            progress=progress,
+        )
+
+    def sync_state(self, connector: str | Connector | None = None) -> pd.DataFrame:
+        """Return the saved cursors: where each connector instance's streams left off.
+
+        Args:
+            connector: Keep only this state key (or this connector instance's).
+
+        Returns:
+            Columns ``connector`` (the state key), ``stream``, ``cursor`` (object: the JSON
+            value) and ``updated_at`` (datetime64[us, UTC]: when it was committed).
+        """
+        table = schema.sync_state
+        query = select(table).order_by(table.c.connector, table.c.stream)
+        if connector is not None:
+            key = connector.state_key if isinstance(connector, Connector) else connector
+            query = query.where(table.c.connector == key)
+        with self.store.read() as connection:
+            rows = connection.execute(query).all()
+        return pd.DataFrame(
+            {
+                "connector": pd.Series([r.connector for r in rows], dtype=object),
+                "stream": pd.Series([r.stream for r in rows], dtype=object),
+                "cursor": pd.Series([json.loads(r.cursor) for r in rows], dtype=object),
+                "updated_at": pd.to_datetime(
+                    pd.Series([r.updated_us for r in rows], dtype="int64"), unit="us", utc=True
+                ),
+            }
+        )
+
+    def reset_sync_state(self, connector: str | Connector, *, stream: str | None = None) -> int:
+        """Forget saved cursors, so the next sync starts from the beginning.
+
+        Stored records stay; reading them again updates them in place.
+
+        Args:
+            connector: The state key, or a connector instance.
+            stream: Forget only this stream's cursor.
+
+        Returns:
+            The number of cursors forgotten.
+        """
+        table = schema.sync_state
+        key = connector.state_key if isinstance(connector, Connector) else connector
+        condition = table.c.connector == key
+        if stream is not None:
+            condition = condition & (table.c.stream == stream)
+        with self.store.write_transaction() as connection:
+            return int(connection.execute(delete(table).where(condition)).rowcount)
 
     def register_touchpoints(self, touchpoints: Iterable[Touchpoint]) -> int:
         """Add or update touchpoints in the catalog.

@@ -30,6 +30,7 @@ __all__ = [
     "interaction_dict",
     "interaction_row",
     "iso_from_us",
+    "quarantine_fingerprint",
     "record_dict",
     "us_from_datetime",
 ]
@@ -85,6 +86,16 @@ def dumps(value: Any) -> str:
     ensure_ascii=False)`` for the documents the model admits, several times faster.
     """
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def quarantine_fingerprint(source: str, stream: str, reason: str, raw: str) -> str:
+    """Return the key that makes a quarantined item land once however often it is read."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (source, stream, reason, raw):
+        encoded = part.encode("utf-8", "surrogatepass")
+        digest.update(len(encoded).to_bytes(8, "little"))
+        digest.update(encoded)
+    return digest.hexdigest()
 
 
 def _identities_json(identities: Sequence[Identity]) -> str:

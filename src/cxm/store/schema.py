@@ -186,7 +186,11 @@ quarantine = Table(
     Column("reason", Text, nullable=False),
     Column("raw", LongText, nullable=False),
     Column("seen_us", BigInteger, nullable=False),
+    # Hash of source, stream, reason and raw payload: a bad item read again (a re-run, a sync
+    # resumed after a crash) finds its row instead of adding a second one.
+    Column("fingerprint", String(32), nullable=False),
     Index(None, "source", "stream"),
+    UniqueConstraint("fingerprint"),
     comment="Records that failed validation, with the reason and the raw payload.",
 )
 

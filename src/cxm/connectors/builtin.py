@@ -1,0 +1,16 @@
+"""The built-in connectors, registered through the same hook as any plugin."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from cxm.connectors.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from cxm.connectors.base import Connector
+
+
+@hookimpl
+def cxm_register_connectors(register: Callable[[type[Connector]], None]) -> None:
+    """Register csv, jsonl, mbox, eml and imap."""

@@ -1,0 +1,46 @@
+"""The hooks a cxm plugin can implement.
+
+A plugin is a module (or any object) with functions decorated by :data:`hookimpl`, named in the
+``cxm`` entry-point group of its distribution::
+
+    [project.entry-points.cxm]
+    my_connector = "my_package.plugin"
+
+Hooks receive a ``register`` callback rather than returning values, so one plugin can add any
+number of things and the registry decides what to do with duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from cxm.connectors.base import Connector
+
+__all__ = ["cxm_register_connectors", "hookimpl", "hookspec"]
+
+hookspec = pluggy.HookspecMarker("cxm")
+hookimpl = pluggy.HookimplMarker("cxm")
+
+
+@hookspec
+def cxm_register_connectors(register: Callable[[type[Connector]], None]) -> None:
+    """Register connector classes by calling ``register(ConnectorClass)`` once for each.
+
+    Args:
+        register: Adds a :class:`~cxm.connectors.Connector` subclass to the registry under its
+            ``name``. A name already taken (by a built-in or an earlier plugin) is refused and
+            reported by :func:`cxm.connectors.plugin_failures`; the first one stays.
+
+    Examples:
+        .. code-block:: python
+
+            from cxm.connectors import hookimpl
+
+            @hookimpl
+            def cxm_register_connectors(register):
+                register(HelpdeskConnector)
+    """
