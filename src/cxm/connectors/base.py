@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hmac
 import re
+import types
+import typing
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
@@ -309,6 +311,10 @@ def build_config(connector: str, config_class: type[Any], options: Mapping[str, 
             raise ValidationError(
                 f"{connector}.{key}", options[key], f"unknown option; options: {known}"
             )
+    try:
+        types = typing.get_type_hints(config_class)
+    except Exception:  # unresolvable annotations: leave type checks to the converters
+        types = {}
     converted: dict[str, Any] = {}
     for key, field in fields.items():
         if key not in options:
@@ -325,6 +331,10 @@ def build_config(connector: str, config_class: type[Any], options: Mapping[str, 
                 ) from None
             except (TypeError, ValueError) as exc:
                 raise ValidationError(f"{connector}.{key}", _shown(value, exc), str(exc)) from None
+        elif field.name in types and not _has_type(value, types[field.name]):
+            raise ValidationError(
+                f"{connector}.{key}", value, f"must be {_type_name(types[field.name])}"
+            )
         converted[key] = value
     try:
         # Converters are idempotent on their own output, so running them again here is safe.
@@ -335,6 +345,33 @@ def build_config(connector: str, config_class: type[Any], options: Mapping[str, 
     except (TypeError, ValueError) as exc:
         name = getattr(exc, "name", None) or _field_in(str(exc), fields)
         raise ValidationError(f"{connector}.{name or 'config'}", None, str(exc)) from None
+
+
+def _has_type(value: Any, expected: Any) -> bool:  # noqa: PLR0911 - one return per kind of type
+    """Whether ``value`` fits a config field's annotation, for the plain types configs use."""
+    if expected is Any or expected is object:
+        return True
+    origin = typing.get_origin(expected)
+    if origin in (typing.Union, types.UnionType):
+        return any(_has_type(value, option) for option in typing.get_args(expected))
+    if origin is typing.Literal:
+        return value in typing.get_args(expected)
+    if expected is type(None):
+        return value is None
+    if origin is not None:
+        expected = origin
+    if not isinstance(expected, type):
+        return True  # a type alias or protocol this check does not understand
+    if expected is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, expected)
+
+
+def _type_name(expected: Any) -> str:
+    text = getattr(expected, "__name__", None) if typing.get_origin(expected) is None else None
+    return text or str(expected).replace("typing.", "")
 
 
 def _shown(value: Any, exc: ValidationError | Exception) -> Any:
