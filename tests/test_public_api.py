@@ -18,7 +18,7 @@ def test_every_public_name_is_exported_and_every_export_exists() -> None:
         for name, value in vars(cxm).items()
         if not name.startswith("_") and not inspect.ismodule(value)
     }
-    exported = set(cxm.__all__) - {"__version__", "exceptions"}
+    exported = set(cxm.__all__) - {"__version__", "connectors", "exceptions"}
     assert public == exported
     for name in cxm.__all__:
         assert hasattr(cxm, name), name

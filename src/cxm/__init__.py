@@ -1,8 +1,8 @@
 """cxm: customer experience management as a Python library.
 
 Gather every interaction a company has with its customers, resolve them into one profile per
-customer, and read them back as DataFrames. This release holds the core: the domain model,
-identity resolution, the store and the :class:`Workspace`.
+customer, and read them back as DataFrames. Connectors (:mod:`cxm.connectors`) read
+interactions from files, mailboxes and APIs, and :meth:`Workspace.sync` runs them.
 
 Examples:
     >>> import cxm
@@ -13,14 +13,21 @@ Examples:
     (1, {'plan': 'pro'})
 """
 
-from cxm import exceptions
+from cxm import connectors, exceptions
 from cxm._version import __version__
+from cxm.connectors.base import Connector, Secret
 from cxm.exceptions import (
+    AuthError,
     ConflictError,
+    ConnectorError,
+    ConnectorNotFound,
     CustomerNotFound,
     CxmError,
+    RateLimitedError,
     SchemaVersionError,
     StoreError,
+    SyncInProgressError,
+    UpstreamError,
     ValidationError,
 )
 from cxm.model import (
@@ -37,11 +44,16 @@ from cxm.model import (
     record_from_dict,
 )
 from cxm.profile import Customer360
+from cxm.sync import StreamReport, SyncReport
 from cxm.workspace import IngestReport, Rejection, Workspace
 
 __all__ = [
+    "AuthError",
     "Channel",
     "ConflictError",
+    "Connector",
+    "ConnectorError",
+    "ConnectorNotFound",
     "Customer",
     "Customer360",
     "CustomerNotFound",
@@ -54,13 +66,20 @@ __all__ = [
     "Interaction",
     "JourneyStage",
     "Metric",
+    "RateLimitedError",
     "Rejection",
     "SchemaVersionError",
+    "Secret",
     "StoreError",
+    "StreamReport",
+    "SyncInProgressError",
+    "SyncReport",
     "Touchpoint",
+    "UpstreamError",
     "ValidationError",
     "Workspace",
     "__version__",
+    "connectors",
     "exceptions",
     "record_from_dict",
 ]

@@ -353,7 +353,9 @@ def _select_streams(
     unknown = [name for name in names if name not in seen]
     if unknown:
         raise ValidationError(
-            "streams", unknown[0], f"no such stream; {connector.name} has: {', '.join(seen)}"
+            "streams",
+            unknown[0],
+            f"no such stream; {connector.name} has: {', '.join(s.name for s in available)}",
         )
     return [stream for stream in available if stream.name in set(names)]
 

@@ -40,7 +40,7 @@ def test_memory_workspaces_are_independent() -> None:
 
 
 def test_password_never_appears_in_repr_or_errors() -> None:
-    secret = "s3cr3t-pa55"  # noqa: S105 - a made-up password the test must never see echoed
+    secret = "s3cr3t-pa55"  # a made-up password the test must never see echoed
     url = f"postgresql+psycopg://app:{secret}@127.0.0.1:1/nowhere"
 
     with pytest.raises(cxm.StoreError) as caught:

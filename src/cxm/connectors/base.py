@@ -321,21 +321,7 @@ def build_config(connector: str, config_class: type[Any], options: Mapping[str, 
             if field.default is attrs.NOTHING:
                 raise ValidationError(f"{connector}.{key}", None, "is required")
             continue
-        value = options[key]
-        if field.converter is not None and callable(field.converter):
-            try:
-                value = field.converter(value)
-            except ValidationError as exc:
-                raise ValidationError(
-                    f"{connector}.{key}", _shown(value, exc), exc.reason
-                ) from None
-            except (TypeError, ValueError) as exc:
-                raise ValidationError(f"{connector}.{key}", _shown(value, exc), str(exc)) from None
-        elif field.name in types and not _has_type(value, types[field.name]):
-            raise ValidationError(
-                f"{connector}.{key}", value, f"must be {_type_name(types[field.name])}"
-            )
-        converted[key] = value
+        converted[key] = _checked_option(f"{connector}.{key}", field, options[key], types)
     try:
         # Converters are idempotent on their own output, so running them again here is safe.
         return config_class(**converted)
@@ -345,6 +331,29 @@ def build_config(connector: str, config_class: type[Any], options: Mapping[str, 
     except (TypeError, ValueError) as exc:
         name = getattr(exc, "name", None) or _field_in(str(exc), fields)
         raise ValidationError(f"{connector}.{name or 'config'}", None, str(exc)) from None
+
+
+def _checked_option(name: str, field: Any, value: Any, types: Mapping[str, Any]) -> Any:
+    """Convert, type-check and validate one option on its own, naming it in any error."""
+    if field.converter is not None and callable(field.converter):
+        try:
+            value = field.converter(value)
+        except ValidationError as exc:
+            raise ValidationError(name, _shown(value, exc), exc.reason) from None
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(name, _shown(value, exc), str(exc)) from None
+    elif field.name in types and not _has_type(value, types[field.name]):
+        raise ValidationError(name, value, f"must be {_type_name(types[field.name])}")
+    if field.validator is not None:
+        try:
+            field.validator(None, field, value)
+        except ValidationError as exc:
+            raise ValidationError(name, value, exc.reason) from None
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(name, value, str(exc)) from None
+        except AttributeError:
+            pass  # the validator reads other fields; the class runs it when it is built
+    return value
 
 
 def _has_type(value: Any, expected: Any) -> bool:  # noqa: PLR0911 - one return per kind of type

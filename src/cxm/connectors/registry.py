@@ -16,6 +16,7 @@ import importlib.metadata
 import logging
 import os
 import re
+import sys
 import threading
 from collections.abc import Callable
 from types import ModuleType
@@ -88,7 +89,8 @@ class _Registry:
 
 
 _lock = threading.Lock()
-_cache: dict[str | None, _Registry] = {}
+# Keyed by what decides which plugins load: the variable and where distributions are found.
+_cache: dict[tuple[str | None, tuple[str, ...]], _Registry] = {}
 _in_process: list[tuple[str, Any]] = []
 
 
@@ -218,7 +220,7 @@ def _version_of(distribution: str | None) -> str | None:
 
 
 def _registry() -> _Registry:
-    key = os.environ.get(ENV_LOAD_PLUGINS)
+    key = (os.environ.get(ENV_LOAD_PLUGINS), tuple(sys.path))
     with _lock:
         found = _cache.get(key)
         if found is None:
