@@ -86,3 +86,49 @@ def test_workspace_is_a_context_manager(db_url: str) -> None:
         )
         assert len(ws.interactions()) == 1
     assert ws.store.engine.pool.checkedout() == 0
+
+
+def test_0002_fingerprints_old_quarantine_rows_and_folds_duplicates(db_url: str) -> None:
+    from alembic import command
+
+    from cxm.store.codec import quarantine_fingerprint
+    from cxm.store.migrate import _config
+
+    engine = create_engine(db_url)
+    config = _config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    rows = [
+        ("csv", "rows", "line 3: bad date", '{"line": 3}'),
+        ("csv", "rows", "line 3: bad date", '{"line": 3}'),  # read twice before 0002
+        ("csv", "rows", "line 4: bad date", '{"line": 4}'),
+    ]
+    with engine.begin() as connection:
+        for source, stream, reason, raw in rows:
+            connection.execute(
+                text(
+                    "INSERT INTO quarantine (source, stream, reason, raw, seen_us) "
+                    "VALUES (:source, :stream, :reason, :raw, 1)"
+                ),
+                {"source": source, "stream": stream, "reason": reason, "raw": raw},
+            )
+    engine.dispose()
+
+    with cxm.Workspace.open(db_url) as ws:
+        assert ws.store.revision == head_revision()
+        with ws.store.read() as connection:
+            stored = connection.execute(
+                text("SELECT reason, raw, fingerprint FROM quarantine ORDER BY id")
+            ).all()
+        assert [(r.reason, r.raw) for r in stored] == [
+            ("line 3: bad date", '{"line": 3}'),
+            ("line 4: bad date", '{"line": 4}'),
+        ]
+        assert [r.fingerprint for r in stored] == [
+            quarantine_fingerprint("csv", "rows", r.reason, r.raw) for r in stored
+        ]
+        # New items with the same fingerprint find the old rows.
+        report = ws.ingest([{"source": "crm", "record_type": "nope"}] * 2)
+        assert report.rejected == 2
+        assert len(ws.quarantined()) == 3
