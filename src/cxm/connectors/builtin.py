@@ -14,3 +14,9 @@ if TYPE_CHECKING:
 @hookimpl
 def cxm_register_connectors(register: Callable[[type[Connector]], None]) -> None:
     """Register csv, jsonl, mbox, eml and imap."""
+    from cxm.connectors.imap import ImapConnector
+    from cxm.connectors.mail import EmlConnector, MboxConnector
+
+    register(MboxConnector)
+    register(EmlConnector)
+    register(ImapConnector)
