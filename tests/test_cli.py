@@ -143,3 +143,63 @@ def test_the_console_script_is_installed() -> None:
     )
     assert completed.returncode == 0
     assert completed.stdout.strip() == f"cxm {cxm.__version__}"
+
+
+class _Refused(ToyConnector):
+    """Every stream is refused by the source, as with revoked credentials."""
+
+    name = "refused-toy"
+
+    def read_orders(self, cursor: Any) -> Iterator[Any]:
+        raise cxm.AuthError("401 Unauthorized", request="GET https://toy.test/orders")
+        yield  # pragma: no cover - makes this a generator
+
+    def read_contacts(self, cursor: Any) -> Iterator[Any]:
+        return self.read_orders(cursor)
+
+
+def test_a_sync_whose_every_stream_the_source_refused_exits_3(tmp_path: Path) -> None:
+    class Plugin:
+        @staticmethod
+        @cxm.connectors.hookimpl
+        def cxm_register_connectors(register: Any) -> None:
+            register(_Refused)
+
+    cxm.connectors.register(Plugin, name="refused")
+    try:
+        code, out, _ = run("sync", "refused-toy", "--db", str(tmp_path / "c.db"))
+    finally:
+        cxm.connectors.unregister("refused")
+    assert code == EXIT_CONNECTOR
+    assert "orders: 0 new" in out
+    assert "FAILED: AuthError: 401 Unauthorized" in out
+
+
+def test_toml_dates_reach_the_connector_as_iso_text(tmp_path: Path) -> None:
+    from cxm.cli import load_options
+
+    config = tmp_path / "c.toml"
+    config.write_text("start = 2026-03-01T00:00:00Z\nday = 2026-03-02\n")
+    options = load_options(config, ["until=2026-04-01T12:30:00+02:00"])
+    assert options == {
+        "start": "2026-03-01T00:00:00+00:00",
+        "day": "2026-03-02",
+        "until": "2026-04-01T12:30:00+02:00",
+    }
+
+
+def test_verbose_logs_to_stderr_with_secrets_redacted(tmp_path: Path) -> None:
+    code, _, err = run(
+        "-v",
+        "sync",
+        "toy",
+        "--set",
+        "fail_at=2",
+        "--set",
+        "contacts=0",
+        "--db",
+        str(tmp_path / "c.db"),
+    )
+    assert code == EXIT_PARTIAL
+    assert "WARNING cxm.sync: sync toy:default: stream orders failed" in err
+    assert "toy-token-s3cr3t" not in err

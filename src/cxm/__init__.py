@@ -13,9 +13,12 @@ Examples:
     (1, {'plan': 'pro'})
 """
 
+import logging
+
 from cxm import connectors, exceptions
 from cxm._version import __version__
 from cxm.connectors.base import Connector, Secret
+from cxm.connectors.hookspecs import hookimpl
 from cxm.exceptions import (
     AuthError,
     ConflictError,
@@ -46,6 +49,9 @@ from cxm.model import (
 from cxm.profile import Customer360
 from cxm.sync import StreamReport, SyncReport
 from cxm.workspace import IngestReport, Rejection, Workspace
+
+# A library logs, an application decides where the lines go (the cxm command does, with -v).
+logging.getLogger("cxm").addHandler(logging.NullHandler())
 
 __all__ = [
     "AuthError",
@@ -81,5 +87,6 @@ __all__ = [
     "__version__",
     "connectors",
     "exceptions",
+    "hookimpl",
     "record_from_dict",
 ]

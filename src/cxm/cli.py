@@ -2,8 +2,9 @@
 
 Connector options come from a TOML file (``--config``) whose top-level keys are the options;
 a value written ``{ env = "NAME" }`` is read from that environment variable, so credentials need
-not sit in the file. ``--set option=value`` adds or overrides one option (the value is read as
-TOML when it parses, as a plain string otherwise).
+not sit in the file; unquoted TOML dates and times are passed on as ISO 8601 text.
+``--set option=value`` adds or overrides one option (the value is read as TOML when it parses,
+as a plain string otherwise).
 
 Exit codes, for scripts:
 
@@ -11,7 +12,8 @@ Exit codes, for scripts:
 0     success
 1     the sync ran but at least one stream failed (the report says which)
 2     bad usage or configuration: unknown connector, unknown/missing/invalid option
-3     the connector could not reach or read its source (check failed, credentials refused)
+3     the connector could not reach or read its source: ``check`` failed, or every stream of
+      the sync failed with a connector error (credentials refused, the source down)
 4     another sync of the same connector instance is running on that database
 5     the database failed
 ====  ==============================================================================
@@ -20,7 +22,9 @@ Exit codes, for scripts:
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import logging
 import os
 import sys
 import tomllib
@@ -37,7 +41,16 @@ from cxm.exceptions import (
     ValidationError,
 )
 
-__all__ = ["EXIT_CONNECTOR", "EXIT_LOCKED", "EXIT_PARTIAL", "EXIT_STORE", "EXIT_USAGE", "main"]
+__all__ = [
+    "EXIT_CONNECTOR",
+    "EXIT_LOCKED",
+    "EXIT_OK",
+    "EXIT_PARTIAL",
+    "EXIT_STORE",
+    "EXIT_USAGE",
+    "load_options",
+    "main",
+]
 
 EXIT_OK = 0
 EXIT_PARTIAL = 1
@@ -60,6 +73,13 @@ def _parser() -> argparse.ArgumentParser:
         "failed, 4 a sync is already running, 5 the database failed.",
     )
     parser.add_argument("--version", action="version", version=f"cxm {__version__}")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="log what cxm does to stderr (-v: info, -vv: debug, secrets redacted)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     listing = commands.add_parser("connectors", help="list the registered connectors")
@@ -118,6 +138,9 @@ def _env_value(option: str, value: Any) -> Any:
         return {key: _env_value(f"{option}.{key}", item) for key, item in value.items()}
     if isinstance(value, list):
         return [_env_value(f"{option}[{i}]", item) for i, item in enumerate(value)]
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        # TOML reads an unquoted date as a date; options take the ISO text, as in Python.
+        return value.isoformat()
     return value
 
 
@@ -257,7 +280,13 @@ def _sync(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write("\n")
     else:
         out.write(f"{report}\n")
-    return EXIT_OK if report.ok else EXIT_PARTIAL
+    if report.ok:
+        return EXIT_OK
+    if len(report.failed) == len(report.streams) and all(
+        isinstance(stream.exception, ConnectorError) for stream in report.failed
+    ):
+        return EXIT_CONNECTOR  # the source failed every stream: a credentials or outage problem
+    return EXIT_PARTIAL
 
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {
@@ -281,6 +310,12 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     stderr = sys.stderr
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.verbose:
+        handler = logging.StreamHandler(stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logger = logging.getLogger("cxm")
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG if args.verbose > 1 else logging.INFO)
     try:
         return _COMMANDS[args.command](args, stdout, stderr)
     except (_UsageError, ValidationError, ConnectorNotFound) as exc:

@@ -62,6 +62,9 @@ class StreamReport:
         error: What stopped the stream, as ``"ErrorType: message"`` (secrets scrubbed), or
             ``None`` if it finished.
         seconds: Wall-clock duration.
+        exception: The exception that stopped the stream (secrets scrubbed; a
+            :class:`~cxm.ConnectorError` wrapping anything that was not a cxm error), or
+            ``None``.
     """
 
     stream: str
@@ -208,7 +211,8 @@ class SyncReport:
 
     def __str__(self) -> str:
         lines = [
-            f"{self.connector} ({self.state_key}): {len(self.streams)} streams in "
+            f"{self.connector} ({self.state_key}): {len(self.streams)} "
+            f"stream{'' if len(self.streams) == 1 else 's'} in "
             f"{self.seconds:.2f}s, {self.new} new, {self.updated} updated, {self.unchanged} "
             f"unchanged, {self.quarantined} quarantined"
             + ("" if self.ok else f", {len(self.failed)} failed")
@@ -432,7 +436,13 @@ def _run_stream(
                     batch.rejected.append((index, item.raw, source, scrub(str(item.reason))))
                 else:
                     _parse_into(
-                        batch, stream, item, index, source=source, region=workspace.default_region
+                        batch,
+                        stream,
+                        item,
+                        index,
+                        source=source,
+                        region=workspace.default_region,
+                        scrub=scrub,
                     )
                 if len(batch) >= batch_size:
                     commit()
@@ -473,6 +483,7 @@ def _parse_into(
     *,
     source: str,
     region: str | None,
+    scrub: _Scrubber,
 ) -> None:
     try:
         if stream.parse is not None:
@@ -487,7 +498,7 @@ def _parse_into(
             )
     except _PARSE_ERRORS as exc:
         reason = str(exc) if isinstance(exc, ValidationError) else f"{type(exc).__name__}: {exc}"
-        batch.rejected.append((index, raw, source, reason))
+        batch.rejected.append((index, raw, source, scrub(reason)))
         return
     if parsed is None:
         return

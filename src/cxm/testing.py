@@ -6,20 +6,22 @@ collects a dozen tests that every cxm connector must pass: options validated bef
 ``check()`` passes, what the streams yield is valid, a second sync adds nothing, a sync
 interrupted anywhere resumes to exactly the uninterrupted result, a full refresh does not
 duplicate, secrets never reach a repr, a log line or an error, and HTTP failures map to cxm's
-errors. Every built-in connector passes it::
+errors. Every built-in connector passes it.
 
-    from cxm.testing import ConnectorContract
+```python
+from cxm.testing import ConnectorContract
 
-    class TestHelpdeskContract(ConnectorContract):
-        connector_class = HelpdeskConnector
+class TestHelpdeskContract(ConnectorContract):
+    connector_class = HelpdeskConnector
 
-        def options(self, tmp_path):
-            return {"base_url": "https://helpdesk.test", "token": "t0k3n",
-                    "transport": httpx.MockTransport(fake_helpdesk)}
+    def options(self, tmp_path):
+        return {"base_url": "https://helpdesk.test", "token": "t0k3n",
+                "transport": httpx.MockTransport(fake_helpdesk)}
 
-        def failing_options(self, tmp_path, status):
-            return {"base_url": "https://helpdesk.test", "token": "t0k3n",
-                    "transport": httpx.MockTransport(lambda request: httpx.Response(status))}
+    def failing_options(self, tmp_path, status):
+        return {"base_url": "https://helpdesk.test", "token": "t0k3n",
+                "transport": httpx.MockTransport(lambda request: httpx.Response(status))}
+```
 
 This module needs pytest, which a test suite has anyway.
 """
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import copy
 import io
 import json
 import logging
@@ -97,11 +100,12 @@ class Interrupted(BaseException):
 
 
 def interrupted(connector: Connector, after: int) -> Connector:
-    """Return ``connector`` with every stream cut off after ``after`` items.
+    """Return a copy of ``connector`` with every stream cut off after ``after`` items.
 
     The stream raises :class:`Interrupted` once it has yielded that many items; the sync stops
     there and leaves the database as a process killed at that instant would.
     """
+    connector = copy.copy(connector)  # the caller's connector stays as it was
     original = connector.streams
 
     def cut(stream: Stream) -> Stream:

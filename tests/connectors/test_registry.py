@@ -120,7 +120,7 @@ def test_broken_plugin_is_logged_with_its_distribution(
 ) -> None:
     monkeypatch.setenv("CXM_LOAD_PLUGINS", "cxm-broken")
     connectors.available()
-    assert "cxm_broken_plugin (distribution cxm-broken) was not loaded" in caplog.text
+    assert "cxm plugin cxm_broken_plugin (distribution cxm-broken): ImportError" in caplog.text
 
 
 def test_unknown_name_lists_the_known_ones(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -182,3 +182,22 @@ def test_connector_names_must_be_kebab_case() -> None:
 
         class _Shouty(cxm.connectors.Connector):
             name = "Shouty_Name"
+
+
+def test_a_hook_that_raises_after_registering_adds_nothing() -> None:
+    from tests.connectors.toy import ToyConnector
+
+    class _HalfWay:
+        @staticmethod
+        @connectors.hookimpl
+        def cxm_register_connectors(register: object) -> None:
+            register(ToyConnector)  # type: ignore[operator]
+            raise RuntimeError("second connector failed to import")
+
+    connectors.register(_HalfWay, name="half-way")
+    try:
+        assert "toy" not in _names()
+        (failure,) = connectors.plugin_failures()
+        assert failure.error == "RuntimeError: second connector failed to import"
+    finally:
+        connectors.unregister("half-way")

@@ -281,3 +281,76 @@ def test_report_renders_as_text_frame_and_html(workspace: cxm.Workspace) -> None
     page = report._repr_html_()
     assert "<table class='cxm-sync-report'>" in page
     assert "color:#b00020" in page
+
+
+def test_sqlite_lock_is_per_file_whatever_the_url_says(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    relative = cxm.Workspace.open("cxm.db")
+    absolute = cxm.Workspace.open(f"sqlite:///{tmp_path / 'cxm.db'}")
+    try:
+        with (
+            sync_lock(relative.store.engine, "toy:default"),
+            pytest.raises(SyncInProgressError),
+        ):
+            absolute.sync(ToyConnector(orders=2))
+    finally:
+        relative.close()
+        absolute.close()
+
+
+_HOLDS = """
+import sys
+from sqlalchemy import create_engine
+from cxm.exceptions import SyncInProgressError
+from cxm.store.locks import sync_lock
+try:
+    with sync_lock(create_engine(sys.argv[1]), sys.argv[2]):
+        print("acquired")
+except SyncInProgressError:
+    print("refused")
+"""
+
+
+def _other_process_tries(url: str, key: str) -> str:
+    import subprocess
+    import sys
+
+    completed = subprocess.run(
+        [sys.executable, "-c", _HOLDS, url, key], capture_output=True, text=True, check=True
+    )
+    return completed.stdout.strip()
+
+
+def test_one_sync_finishing_does_not_release_anothers_lock(tmp_path: Any) -> None:
+    url = f"sqlite:///{tmp_path / 'cxm.db'}"
+    ws = cxm.Workspace.open(url)
+    try:
+        with sync_lock(ws.store.engine, "toy:a"):
+            with sync_lock(ws.store.engine, "toy:b"):
+                assert _other_process_tries(url, "toy:b") == "refused"
+            # toy:b is released; POSIX would drop toy:a too if its descriptor were closed.
+            assert _other_process_tries(url, "toy:b") == "acquired"
+            assert _other_process_tries(url, "toy:a") == "refused"
+        assert _other_process_tries(url, "toy:a") == "acquired"
+    finally:
+        ws.close()
+
+
+class _LeakyParse(cxm.connectors.Connector):
+    name = "leaky-parse"
+    Config = ToyConnector.Config
+
+    def streams(self) -> list[Stream]:
+        return [Stream(name="items", read=lambda cursor: iter([{"n": 1}]), parse=self.parse)]
+
+    def parse(self, raw: Any) -> Any:
+        raise ValueError(f"cannot read {raw} with key {self.config.token.reveal()}")
+
+
+def test_quarantine_reasons_from_parse_are_scrubbed_of_secrets(workspace: cxm.Workspace) -> None:
+    report = workspace.sync(_LeakyParse())
+    assert report.quarantined == 1
+    (reason,) = workspace.quarantined()["reason"]
+    assert reason == "ValueError: cannot read {'n': 1} with key [REDACTED]"

@@ -179,10 +179,12 @@ class Connector:
 
     A subclass sets :attr:`name` and :attr:`Config` and implements :meth:`streams` (and, where
     there is something to check, :meth:`check`). It is built from keyword options, which are
-    validated into ``Config`` before any I/O::
+    validated into ``Config`` before any I/O:
 
-        connector = MyConnector(token="...", base_url="https://api.example.com")
-        connector.config.token        # Secret('**********')
+    ```python
+    connector = MyConnector(token="...", base_url="https://api.example.com")
+    connector.config.token        # Secret('**********')
+    ```
 
     Attributes:
         name: Registry name, lower-case kebab (``"csv"``, ``"google-business-profile"``).

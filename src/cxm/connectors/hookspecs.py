@@ -1,10 +1,12 @@
 """The hooks a cxm plugin can implement.
 
 A plugin is a module (or any object) with functions decorated by :data:`hookimpl`, named in the
-``cxm`` entry-point group of its distribution::
+``cxm`` entry-point group of its distribution:
 
-    [project.entry-points.cxm]
-    my_connector = "my_package.plugin"
+```toml
+[project.entry-points.cxm]
+my_connector = "my_package.plugin"
+```
 
 Hooks receive a ``register`` callback rather than returning values, so one plugin can add any
 number of things and the registry decides what to do with duplicates.
@@ -36,11 +38,11 @@ def cxm_register_connectors(register: Callable[[type[Connector]], None]) -> None
             reported by :func:`cxm.connectors.plugin_failures`; the first one stays.
 
     Examples:
-        .. code-block:: python
+        ```python
+        from cxm.connectors import hookimpl
 
-            from cxm.connectors import hookimpl
-
-            @hookimpl
-            def cxm_register_connectors(register):
-                register(HelpdeskConnector)
+        @hookimpl
+        def cxm_register_connectors(register):
+            register(HelpdeskConnector)
+        ```
     """

@@ -69,7 +69,10 @@ class ConnectorInfo:
 
 @attrs.frozen(kw_only=True)
 class PluginFailure:
-    """A plugin that could not be loaded or whose registration was refused.
+    """A plugin that failed to load, whose hook raised, or one of whose connectors was refused.
+
+    A plugin whose hook raised registers nothing; a refused connector (its name was taken)
+    leaves the plugin's other connectors registered.
 
     Attributes:
         distribution: The installed distribution, when known.
@@ -145,15 +148,20 @@ def _load() -> _Registry:
     for impl in implementations:
         distribution = distributions.get(impl.plugin_name)
         refused: list[PluginFailure] = []
-        register = _register_into(connectors, distribution, impl.plugin_name, refused)
+        # A plugin's registrations count only if its hook finishes: one that raises half-way
+        # adds nothing, rather than some of its connectors.
+        added: dict[str, ConnectorInfo] = {}
+        register = _register_into(connectors, added, distribution, impl.plugin_name, refused)
         try:
             impl.function(register=register)
         except Exception as exc:
             failures.append(_failure(distribution, impl.plugin_name, exc))
+            continue
+        connectors.update(added)
         failures.extend(refused)
     for failure in failures:
         logger.warning(
-            "cxm plugin %s (distribution %s) was not loaded: %s",
+            "cxm plugin %s (distribution %s): %s",
             failure.entry_point,
             failure.distribution or "unknown",
             failure.error,
@@ -171,6 +179,7 @@ def _failure(distribution: str | None, entry_point: str, exc: BaseException) -> 
 
 def _register_into(
     connectors: dict[str, ConnectorInfo],
+    added: dict[str, ConnectorInfo],
     distribution: str | None,
     plugin_name: str,
     refused: list[PluginFailure],
@@ -180,20 +189,21 @@ def _register_into(
             raise TypeError(f"register() takes a Connector subclass, not {connector!r}")
         if not connector.name:
             raise TypeError(f"{connector.__qualname__} has no name")
-        taken = connectors.get(connector.name)
+        taken = connectors.get(connector.name) or added.get(connector.name)
         if taken is not None:
             refused.append(
                 PluginFailure(
                     distribution=distribution,
                     entry_point=plugin_name,
                     error=(
-                        f"connector name {connector.name!r} is already registered by "
+                        f"connector {connector.__qualname__} refused: the name "
+                        f"{connector.name!r} is already registered by "
                         f"{taken.distribution or 'an in-process plugin'}"
                     ),
                 )
             )
             return
-        connectors[connector.name] = ConnectorInfo(
+        added[connector.name] = ConnectorInfo(
             name=connector.name,
             summary=connector.summary or _first_line(connector.__doc__),
             version=connector.version or _version_of(distribution),

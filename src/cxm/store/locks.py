@@ -4,8 +4,10 @@ The lock must vanish with the process that holds it, so that a sync killed half-
 re-run at once without anyone clearing a stale flag. Every backend offers such a lock:
 PostgreSQL session advisory locks and MySQL/MariaDB ``GET_LOCK`` are released when their
 connection closes, and on SQLite a POSIX byte-range lock on a file beside the database is
-released by the kernel when the process exits. A process-wide set catches two syncs in one
-process, which POSIX locks (owned per process) would not.
+released by the kernel when the process exits. POSIX locks belong to the process, so for
+SQLite a process-wide set keyed by the database's real path also keeps two syncs in one process
+apart, and one shared descriptor per lock file keeps one sync's exit from dropping another's
+lock.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
@@ -30,8 +31,13 @@ except ImportError:  # pragma: no cover - Windows
 
 __all__ = ["sync_lock"]
 
+_guard = threading.Lock()
+# Held in this process: (database, key). PostgreSQL and MySQL sessions already exclude each
+# other within one process; SQLite's POSIX locks do not, so this set does it for them.
 _held: set[tuple[str, str]] = set()
-_held_guard = threading.Lock()
+# One descriptor per lock file per process, shared by every lock on it: closing any descriptor
+# of a file drops all of the process's POSIX locks on that file, so none may close early.
+_files: dict[str, list[int]] = {}  # path -> [descriptor, users]
 # A lock file holds 2**31 one-byte ranges; a key's byte is its hash, so keys share one file.
 _RANGE = 1 << 31
 
@@ -52,26 +58,35 @@ def sync_lock(engine: Engine, key: str) -> Iterator[None]:
     Raises:
         SyncInProgressError: At once, if another sync (in this process or another) holds it.
     """
-    database = engine.url.render_as_string(hide_password=True)
+    backend = engine.url.get_backend_name()
     with ExitStack() as stack:
-        with _held_guard:
-            if (database, key) in _held:
-                raise SyncInProgressError(key)
-            _held.add((database, key))
-        stack.callback(_release_in_process, database, key)
-        backend = engine.url.get_backend_name()
         if backend == "postgresql":
             stack.enter_context(_advisory_lock(engine, key))
         elif backend in ("mysql", "mariadb"):
             stack.enter_context(_named_lock(engine, key))
-        elif engine.url.database not in (None, "", ":memory:"):
-            stack.enter_context(_file_lock(Path(str(engine.url.database)), key))
+        else:
+            name = engine.url.database
+            if name in (None, "", ":memory:"):
+                # An in-memory database lives in this process only: the engine is its identity.
+                stack.enter_context(_in_process(f"memory:{id(engine)}", key))
+            else:
+                path = os.path.realpath(str(name))
+                stack.enter_context(_in_process(path, key))
+                stack.enter_context(_file_lock(path, key))
         yield
 
 
-def _release_in_process(database: str, key: str) -> None:
-    with _held_guard:
-        _held.discard((database, key))
+@contextmanager
+def _in_process(database: str, key: str) -> Iterator[None]:
+    with _guard:
+        if (database, key) in _held:
+            raise SyncInProgressError(key)
+        _held.add((database, key))
+    try:
+        yield
+    finally:
+        with _guard:
+            _held.discard((database, key))
 
 
 @contextmanager
@@ -124,13 +139,18 @@ def _named_lock(engine: Engine, key: str) -> Iterator[None]:
 
 
 @contextmanager
-def _file_lock(database: Path, key: str) -> Iterator[None]:
+def _file_lock(database: str, key: str) -> Iterator[None]:
     if fcntl is None:  # pragma: no cover - Windows
         yield
         return
-    path = database.with_name(database.name + ".sync-lock")
+    path = database + ".sync-lock"
     offset = _key_hash(key) % _RANGE
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    with _guard:
+        entry = _files.get(path)
+        if entry is None:
+            entry = _files[path] = [os.open(path, os.O_RDWR | os.O_CREAT, 0o644), 0]
+        entry[1] += 1
+        descriptor = entry[0]
     try:
         try:
             fcntl.lockf(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset, os.SEEK_SET)
@@ -141,4 +161,8 @@ def _file_lock(database: Path, key: str) -> Iterator[None]:
         finally:
             fcntl.lockf(descriptor, fcntl.LOCK_UN, 1, offset, os.SEEK_SET)
     finally:
-        os.close(descriptor)
+        with _guard:
+            entry[1] -= 1
+            if entry[1] == 0:
+                del _files[path]
+                os.close(descriptor)

@@ -41,6 +41,8 @@ class HelpdeskConfig:
     Attributes:
         base_url: The API's root, e.g. ``https://acme.example.com/api/v2``.
         token: The API token (never printed).
+        source: The interactions' ``source``. Give each Acme account its own (ticket ids are
+            only unique within an account), and never change it afterwards.
         start: Read tickets updated at or after this ISO time on the first sync.
         page_size: Tickets per page (at most 100).
         transport: An ``httpx`` transport, for tests (``httpx.MockTransport``).
@@ -49,6 +51,7 @@ class HelpdeskConfig:
 
     base_url: str = attrs.field(converter=_base_url)
     token: Secret = attrs.field(converter=secret)
+    source: str = "acme-helpdesk"
     start: str = "1970-01-01T00:00:00Z"
     page_size: int = attrs.field(default=100)
     transport: httpx.BaseTransport | None = None
@@ -84,7 +87,11 @@ class HelpdeskConnector(Connector):
             client.get_json("/me")
 
     def streams(self) -> list[Stream]:
-        return [Stream(name="tickets", read=self.read_tickets, parse=ticket_interaction)]
+        return [Stream(name="tickets", read=self.read_tickets, parse=self.parse_ticket)]
+
+    def parse_ticket(self, ticket: dict[str, Any]) -> cxm.Interaction:
+        """Turn one ticket into an interaction of this account's ``source``."""
+        return ticket_interaction(ticket, source=self.config.source)
 
     def read_tickets(self, cursor: Any) -> Iterator[Any]:
         since = cursor["updated_since"] if cursor else self.config.start
@@ -105,12 +112,12 @@ class HelpdeskConnector(Connector):
                 yield Checkpoint({"updated_since": newest})
 
 
-def ticket_interaction(ticket: dict[str, Any]) -> cxm.Interaction:
+def ticket_interaction(ticket: dict[str, Any], *, source: str = "acme-helpdesk") -> cxm.Interaction:
     """Turn one API ticket into an interaction (a KeyError or ValidationError quarantines it)."""
     satisfaction = ticket.get("satisfaction")
     requester = ticket.get("requester") or {}
     return cxm.Interaction(
-        source="acme-helpdesk",
+        source=source,
         source_id=str(ticket["id"]),
         occurred_at=ticket["created_at"].replace("Z", "+00:00"),
         updated_at=ticket["updated_at"].replace("Z", "+00:00"),
