@@ -393,7 +393,7 @@ def _run_stream(
     scrub: _Scrubber,
 ) -> None:
     started = time.perf_counter()
-    source = connector.name
+    source = connector.source
     batch = _Batch()
     bar = _progress(f"{connector.name}/{stream.name}", show_progress)
 

@@ -7,17 +7,20 @@ for imap.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 
+from cxm.connectors.files import CsvConnector, JsonlConnector
 from cxm.connectors.imap import ImapConnector
 from cxm.connectors.mail import EmlConnector, MboxConnector
 from cxm.testing import ConnectorContract
 from tests.connectors import dovecot as fixtures
 from tests.connectors import mail_samples as samples
 from tests.connectors.dovecot import DovecotAccount
+from tests.connectors.test_files import HEADER, JSON_MAPPING, MAPPING, order_line
 from tests.connectors.test_mail import write_mbox
 
 dovecot_server = fixtures.dovecot_server
@@ -33,6 +36,52 @@ MAIL = [
     samples.BAD_SENDER,
 ]
 SHOP = {"own_domains": ["shop.example"]}
+
+
+class TestCsvContract(ConnectorContract):
+    connector_class = CsvConnector
+    invalid_options: ClassVar[list[tuple[dict[str, Any], str]]] = [
+        ({"delimiter": ";;"}, "delimiter"),
+        ({"encoding": "utf-16"}, "encoding"),
+        ({"mapping": {**MAPPING, "channel": {"value": "pigeon"}}}, "mapping.channel"),
+        ({"checkpoint_every": 0}, "checkpoint_every"),
+    ]
+
+    def options(self, tmp_path: Path) -> dict[str, Any]:
+        path = tmp_path / "orders.csv"
+        if not path.exists():
+            lines = [order_line(n) for n in range(40)]
+            lines[7] = order_line(7, nps="11")  # off the NPS scale: quarantined
+            lines[19] = "A-19,not a date,c19@example.com,9,fine\n"
+            path.write_text(HEADER + "".join(lines))
+        return {"path": str(path), "mapping": MAPPING, "checkpoint_every": 3}
+
+
+class TestJsonlContract(ConnectorContract):
+    connector_class = JsonlConnector
+    invalid_options: ClassVar[list[tuple[dict[str, Any], str]]] = [
+        ({"mapping": {**JSON_MAPPING, "source_id": ""}}, "mapping.source_id"),
+    ]
+
+    def options(self, tmp_path: Path) -> dict[str, Any]:
+        path = tmp_path / "reviews.jsonl"
+        if not path.exists():
+            lines = [
+                json.dumps(
+                    {
+                        "id": f"r{n}",
+                        "at": f"2025-04-{1 + n % 28:02d}T10:00:00+00:00",
+                        "body": f"review {n}",
+                        "author": {"email": f"a{n % 9}@example.com"},
+                        "stars": 1 + n % 5,
+                    }
+                )
+                for n in range(30)
+            ]
+            lines[4] = "{not json"
+            lines[12] = json.dumps({"id": "r12", "at": "2025-04-01T10:00:00+00:00", "stars": 9})
+            path.write_text("\n".join(lines) + "\n")
+        return {"path": str(path), "mapping": JSON_MAPPING, "checkpoint_every": 4}
 
 
 class TestMboxContract(ConnectorContract):

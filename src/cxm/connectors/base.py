@@ -233,6 +233,17 @@ class Connector:
     # -- provided -------------------------------------------------------------------------
 
     @property
+    def source(self) -> str:
+        """The ``source`` this connector's records carry; its quarantined items are filed under it.
+
+        The default is the config's ``source`` option when it has one, else the connector's
+        name; a connector that derives its source (from a file name, an account) overrides it,
+        so that ``ws.quarantined(source=...)`` finds the bad items next to the good ones.
+        """
+        source = getattr(self.config, "source", None)
+        return source if isinstance(source, str) and source else self.name
+
+    @property
     def state_key(self) -> str:
         """Key of this connector instance in the sync state (at most 128 characters).
 
@@ -341,6 +352,12 @@ def _checked_option(name: str, field: Any, value: Any, types: Mapping[str, Any])
         try:
             value = field.converter(value)
         except ValidationError as exc:
+            option = name.rsplit(".", 1)[-1]
+            if exc.field.startswith(f"{option}."):
+                # A converter of a structured option named the part: "csv.mapping.occurred_at".
+                raise ValidationError(
+                    f"{name}{exc.field[len(option) :]}", exc.value, exc.reason
+                ) from None
             raise ValidationError(name, _shown(value, exc), exc.reason) from None
         except (TypeError, ValueError) as exc:
             raise ValidationError(name, _shown(value, exc), str(exc)) from None

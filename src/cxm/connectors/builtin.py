@@ -14,9 +14,12 @@ if TYPE_CHECKING:
 @hookimpl
 def cxm_register_connectors(register: Callable[[type[Connector]], None]) -> None:
     """Register csv, jsonl, mbox, eml and imap."""
+    from cxm.connectors.files import CsvConnector, JsonlConnector
     from cxm.connectors.imap import ImapConnector
     from cxm.connectors.mail import EmlConnector, MboxConnector
 
+    register(CsvConnector)
+    register(JsonlConnector)
     register(MboxConnector)
     register(EmlConnector)
     register(ImapConnector)
