@@ -1,7 +1,9 @@
 """Run the cxm benchmarks: ``nox -s bench -- [options]`` or ``python bench/run.py [options]``.
 
-Prints a plain-text table of figures, each with its ratio against a baseline measured in the
-same process, and writes the same figures to ``bench/results/ingest.json``. Targets are shown
+Suites: ``sqlite``, ``postgres`` and ``memory`` (``ws.ingest``), ``csv`` (the csv connector
+end to end, with memory at two file sizes) and ``http`` (the HTTP toolkit's pagination). Prints
+plain-text tables of figures, each with its ratio against a baseline measured in the same
+process, and writes the same figures to ``bench/results/ingest.json``. Targets are shown
 as met or missed; nothing fails because something is slow.
 """
 
@@ -15,9 +17,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import csv_sync
+import http_pagination
 import ingest
 
-SUITES = ("sqlite", "postgres", "memory")
+SUITES = ("sqlite", "postgres", "memory", "csv", "http")
 RESULTS = Path(__file__).resolve().parent / "results" / "ingest.json"
 SQLITE_TARGET = 100_000
 POSTGRES_TARGET = 50_000
@@ -232,6 +236,19 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(head + lines)
 
 
+def _connector_suites(
+    wanted: list[str], config: ingest.Config, results: dict[str, Any], sources: dict[str, str]
+) -> None:
+    if "csv" in wanted:
+        print("csv: csv connector into SQLite, against ws.ingest of the same records ...")
+        sources["csv"] = ingest.source_state()
+        results["csv"] = csv_sync.run(config.interactions, config.customers)
+    if "http" in wanted:
+        print("http: paginate 10,000 pages against a bare httpx loop ...", flush=True)
+        sources["http"] = ingest.source_state()
+        results["http"] = http_pagination.bench_pagination()
+
+
 # -- main ---------------------------------------------------------------------------------------
 
 
@@ -278,11 +295,19 @@ def main(argv: list[str] | None = None) -> int:
         print("memory: ingest at two sizes, each in a fresh subprocess ...", flush=True)
         sources["memory"] = ingest.source_state()
         results["memory"] = ingest.bench_memory(config)
+    _connector_suites(wanted, config, results, sources)
     sources["end"] = ingest.source_state()
     results["source_per_suite"] = sources
 
     print()
-    print(table(results))
+    if {"sqlite", "postgres", "memory"} & set(wanted):
+        print(table(results))
+    if "csv" in results:
+        print()
+        print(csv_sync.table(results["csv"]))
+    if "http" in results:
+        print()
+        print(http_pagination.table(results["http"]))
     if len(set(sources.values())) > 1:
         listed = ", ".join(f"{suite} {state}" for suite, state in sources.items())
         print(f"WARNING: the cxm source changed during the run: {listed}")
