@@ -248,32 +248,7 @@ def _sync(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
     if args.json:
         json.dump(
-            {
-                "connector": report.connector,
-                "state_key": report.state_key,
-                "ok": report.ok,
-                "seconds": report.seconds,
-                "streams": [
-                    {
-                        name: getattr(stream, name)
-                        for name in (
-                            "stream",
-                            "new",
-                            "updated",
-                            "unchanged",
-                            "quarantined",
-                            "customers_created",
-                            "customers_merged",
-                            "batches",
-                            "cursor_before",
-                            "cursor_after",
-                            "error",
-                            "seconds",
-                        )
-                    }
-                    for stream in report.streams
-                ],
-            },
+            report.to_dict(),
             out,
             indent=2,
         )

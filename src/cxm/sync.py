@@ -194,6 +194,26 @@ class SyncReport:
         frame = pd.DataFrame(columns, index=index)
         return frame
 
+    def to_dict(self) -> dict[str, Any]:
+        """Return the report as JSON-ready values (what ``cxm sync --json`` prints).
+
+        Returns:
+            ``connector``, ``state_key``, ``ok``, ``full_refresh``, ``seconds`` and
+            ``streams``: one mapping per stream with ``stream`` and the columns of
+            :attr:`summary`.
+        """
+        return {
+            "connector": self.connector,
+            "state_key": self.state_key,
+            "ok": self.ok,
+            "full_refresh": self.full_refresh,
+            "seconds": self.seconds,
+            "streams": [
+                {"stream": stream.stream} | {name: getattr(stream, name) for name in _COLUMNS}
+                for stream in self.streams
+            ],
+        }
+
     def raise_for_errors(self) -> None:
         """Raise the first failed stream's error, if any stream failed.
 

@@ -654,15 +654,7 @@ class CsvConnector(_FileConnector):
                             raw={"file": path, "line": first, "row": cells},
                         )
                     else:
-                        try:
-                            record = build(cells)
-                        except ValidationError as exc:
-                            yield Rejected(
-                                reason=f"line {first}: {exc}",
-                                raw={"file": path, "line": first, "row": cells},
-                            )
-                        else:
-                            yield record
+                        yield _record_or_rejection(build, cells, path, first)
                     since += 1
                     if since >= every:
                         since = 0
@@ -850,15 +842,7 @@ class JsonlConnector(_FileConnector):
                         raw={"file": path, "line": line, "row": row},
                     )
                 else:
-                    try:
-                        record = build(row)
-                    except ValidationError as exc:
-                        yield Rejected(
-                            reason=f"line {line}: {exc}",
-                            raw={"file": path, "line": line, "row": row},
-                        )
-                    else:
-                        yield record
+                    yield _record_or_rejection(build, row, path, line)
             since += 1
             if since >= every:
                 since = 0
@@ -895,6 +879,14 @@ class JsonlConnector(_FileConnector):
             reason=f"line {line}: not valid JSON: {why}",
             raw={"file": path, "line": line, "text": _clip(text)},
         )
+
+
+def _record_or_rejection(build: Any, row: Any, path: str, line: int) -> Any:
+    """Build one row's record, or the rejection naming its line when the row is invalid."""
+    try:
+        return build(row)
+    except ValidationError as exc:
+        return Rejected(reason=f"line {line}: {exc}", raw={"file": path, "line": line, "row": row})
 
 
 def _clip(text: str) -> str:
