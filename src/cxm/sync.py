@@ -325,7 +325,7 @@ def run_sync(
             f"{connector.name}.state_key", state_key, "must be 1 to 128 characters"
         )
     scrub = _Scrubber(connector.secrets())
-    selected = _select_streams(connector, streams, scrub)
+    selected = _select_streams(connector, streams)
     report = SyncReport(connector=connector.name, state_key=state_key, full_refresh=full_refresh)
     started = time.perf_counter()
     show = sys.stderr.isatty() if progress is None else progress
@@ -356,9 +356,7 @@ def run_sync(
     return report
 
 
-def _select_streams(
-    connector: Connector, names: Sequence[str] | None, scrub: _Scrubber
-) -> list[Stream]:
+def _select_streams(connector: Connector, names: Sequence[str] | None) -> list[Stream]:
     try:
         available = list(connector.streams())
     except ConnectorError as exc:

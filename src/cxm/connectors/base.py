@@ -34,7 +34,6 @@ __all__ = [
     "Stream",
     "StreamItem",
     "build_config",
-    "check_name",
     "optional_secret",
     "secret",
 ]
@@ -414,10 +413,3 @@ def _field_in(message: str, fields: Mapping[str, Any]) -> str | None:
         if f"'{name}'" in message:
             return name
     return None
-
-
-def check_name(name: Any) -> str:
-    """Return ``name`` if it is a valid connector name, else raise ``ValidationError``."""
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise ValidationError("Connector.name", name, "must be lower-case kebab: a-z, 0-9, '-'")
-    return name
