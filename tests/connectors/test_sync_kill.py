@@ -119,8 +119,13 @@ def test_killed_syncs_resume_to_exactly_the_uninterrupted_result(
     for name in ("interactions", "feedback", "quarantined", "state"):
         pd.testing.assert_frame_equal(got[name], expected[name], obj=f"{name} ({message})")
     assert got["people"] == expected["people"], message
-    assert len(got["interactions"]) == 4000 - 363
-    assert len(got["quarantined"]) == 363 + 5
+    # The toy rejects every bad_every-th order, and contacts whose parse raises (tier 2, id % 4
+    # == 0); both rules are counted here from the options, not typed in.
+    orders, every = OPTIONS["orders"], OPTIONS["bad_every"]
+    bad_orders = sum(1 for i in range(orders) if i % every == every - 1)
+    bad_contacts = sum(1 for i in range(OPTIONS["contacts"]) if i % 3 == 2 and i % 4 == 0)
+    assert len(got["interactions"]) == orders - bad_orders
+    assert len(got["quarantined"]) == bad_orders + bad_contacts
 
 
 @pytest.mark.parametrize("signal_number", [signal.SIGKILL])
