@@ -6,6 +6,7 @@ adding a hook or a built-in connector without its test, contract and docs page f
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import re
 from pathlib import Path
@@ -15,7 +16,6 @@ import pytest
 from cxm import connectors
 from cxm.connectors import hookspecs
 from cxm.testing import ConnectorContract
-import importlib
 
 ROOT = Path(__file__).resolve().parents[1]
 HOOKS = sorted(
