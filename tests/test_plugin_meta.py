@@ -7,6 +7,7 @@ adding a hook or a built-in connector without its test, contract and docs page f
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 import re
 from pathlib import Path
@@ -53,9 +54,18 @@ def test_every_builtin_connector_has_a_docs_page_in_the_nav(name: str) -> None:
     page = ROOT / "docs" / "connectors" / f"{name}.md"
     assert page.is_file(), f"{page} is missing"
     assert f"connectors/{name}.md" in (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
-    assert f"({name}.md)" in (ROOT / "docs" / "connectors" / "index.md").read_text(
-        encoding="utf-8"
-    ), "the connectors overview links to the page"
+    assert f"[`{name}`]({name}.md)" in _catalog(), "the generated catalog links to the page"
+
+
+def _catalog() -> str:
+    spec = importlib.util.spec_from_file_location("catalog", ROOT / "docs" / "_ext" / "catalog.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    overview = (ROOT / "docs" / "connectors" / "index.md").read_text(encoding="utf-8")
+    assert module.MARKER in overview, "the connectors overview shows the generated catalog"
+    return str(module.render_catalog())
 
 
 @pytest.mark.parametrize("name", BUILTINS)
