@@ -13,8 +13,9 @@ if TYPE_CHECKING:
 
 @hookimpl
 def cxm_register_connectors(register: Callable[[type[Connector]], None]) -> None:
-    """Register csv, jsonl, mbox, eml and imap."""
+    """Register csv, jsonl, mbox, eml, imap and hubspot."""
     from cxm.connectors.files import CsvConnector, JsonlConnector
+    from cxm.connectors.hubspot import HubSpotConnector
     from cxm.connectors.imap import ImapConnector
     from cxm.connectors.mail import EmlConnector, MboxConnector
 
@@ -23,3 +24,4 @@ def cxm_register_connectors(register: Callable[[type[Connector]], None]) -> None
     register(MboxConnector)
     register(EmlConnector)
     register(ImapConnector)
+    register(HubSpotConnector)
