@@ -28,7 +28,7 @@ import httpx
 import pytest
 
 import cxm
-from cxm.connectors import Checkpoint, hookimpl
+from cxm.connectors import Checkpoint
 from cxm.connectors.google_business_profile import GoogleBusinessProfileConnector
 from cxm.connectors.http import RetryPolicy
 from cxm.exceptions import AuthError
@@ -203,6 +203,8 @@ def test_reviews_replies_ratings_and_locations(ws: cxm.Workspace) -> None:
     assert len(replies) == 4 + 2  # every third review of each location is answered
     assert set(replies["direction"]) == {"outbound"}
     assert set(reviews["direction"]) == {"inbound"}
+    assert set(frame["touchpoint"]) == {"Google Business Profile"}
+    assert set(frame["channel"]) == {"review_site"}
     assert "AIe9_201_000:reply" in set(replies["source_id"])
     feedback = ws.feedback()
     assert set(feedback["metric"]) == {"rating"}
@@ -410,16 +412,8 @@ def test_state_key_names_the_account_and_new_locations_start_from_scratch(
     assert tokens == [(f"/v4/{LOCATIONS[0]}/reviews", None), (f"/v4/{LOCATIONS[1]}/reviews", None)]
 
 
-def test_registered_by_name(ws: cxm.Workspace) -> None:
-    class Plugin:
-        @hookimpl
-        def cxm_register_connectors(self, register: Any) -> None:
-            register(GoogleBusinessProfileConnector)
-
-    cxm.connectors.register(Plugin(), name="test-gbp")
-    try:
-        report = ws.sync("google-business-profile", **options(FakeGoogle()))
-        assert report.ok
-        assert report.new == 12 + 4 + 5 + 2
-    finally:
-        cxm.connectors.unregister("test-gbp")
+def test_built_in_and_synced_by_name(ws: cxm.Workspace) -> None:
+    assert cxm.connectors.get("google-business-profile") is GoogleBusinessProfileConnector
+    report = ws.sync("google-business-profile", **options(FakeGoogle()))
+    assert report.ok
+    assert report.new == 12 + 4 + 5 + 2

@@ -13,8 +13,9 @@ if TYPE_CHECKING:
 
 @hookimpl
 def cxm_register_connectors(register: Callable[[type[Connector]], None]) -> None:
-    """Register csv, jsonl, mbox, eml, imap and hubspot."""
+    """Register the built-in connectors: files, mail and the vendors' APIs."""
     from cxm.connectors.files import CsvConnector, JsonlConnector
+    from cxm.connectors.google_business_profile import GoogleBusinessProfileConnector
     from cxm.connectors.hubspot import HubSpotConnector
     from cxm.connectors.imap import ImapConnector
     from cxm.connectors.mail import EmlConnector, MboxConnector
@@ -25,3 +26,4 @@ def cxm_register_connectors(register: Callable[[type[Connector]], None]) -> None
     register(EmlConnector)
     register(ImapConnector)
     register(HubSpotConnector)
+    register(GoogleBusinessProfileConnector)

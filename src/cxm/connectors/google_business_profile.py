@@ -33,6 +33,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "GOOGLE_TOKEN_URL",
     "STAR_RATINGS",
+    "TOUCHPOINT",
     "GoogleBusinessProfileConfig",
     "GoogleBusinessProfileConnector",
     "review_interactions",
@@ -41,6 +42,8 @@ __all__ = [
 NAME = "google-business-profile"
 DEFAULT_BASE_URL = "https://mybusiness.googleapis.com/v4"
 GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL, not a secret
+TOUCHPOINT = "Google Business Profile"
+"""The touchpoint of every review and reply (the catalog's name for this review site)."""
 STAR_RATINGS = {"ONE": 1, "TWO": 2, "THREE": 3, "FOUR": 4, "FIVE": 5}
 """The API's ``starRating`` enum and the 1-5 score each stands for."""
 
@@ -275,7 +278,7 @@ def review_interactions(review: Any, *, location: str, source: str = NAME) -> li
             occurred_at=created,
             updated_at=updated,
             channel="review_site",
-            touchpoint="google-business-profile",
+            touchpoint=TOUCHPOINT,
             kind="review",
             text=comment,
             attributes=attributes,
@@ -294,7 +297,7 @@ def review_interactions(review: Any, *, location: str, source: str = NAME) -> li
                 occurred_at=replied,
                 updated_at=replied,
                 channel="review_site",
-                touchpoint="google-business-profile",
+                touchpoint=TOUCHPOINT,
                 kind="reply",
                 direction="outbound",
                 text=pick(reply, "comment", str, vendor=f"{NAME}.reviewReply"),
