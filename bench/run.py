@@ -1,7 +1,8 @@
 """Run the cxm benchmarks: ``nox -s bench -- [options]`` or ``python bench/run.py [options]``.
 
 Suites: ``sqlite``, ``postgres`` and ``memory`` (``ws.ingest``), ``csv`` (the csv connector
-end to end, with memory at two file sizes) and ``http`` (the HTTP toolkit's pagination). Prints
+end to end, with memory at two file sizes), ``http`` (the HTTP toolkit's pagination) and
+``vendor`` (each vendor API connector against a replayed fake of its API). Prints
 plain-text tables of figures, each with its ratio against a baseline measured in the same
 process, and writes the same figures to ``bench/results/ingest.json``. Targets are shown
 as met or missed; nothing fails because something is slow.
@@ -20,8 +21,9 @@ from typing import Any
 import csv_sync
 import http_pagination
 import ingest
+import vendor_sync
 
-SUITES = ("sqlite", "postgres", "memory", "csv", "http")
+SUITES = ("sqlite", "postgres", "memory", "csv", "http", "vendor")
 RESULTS = Path(__file__).resolve().parent / "results" / "ingest.json"
 SQLITE_TARGET = 100_000
 POSTGRES_TARGET = 50_000
@@ -247,6 +249,10 @@ def _connector_suites(
         print("http: paginate 10,000 pages against a bare httpx loop ...", flush=True)
         sources["http"] = ingest.source_state()
         results["http"] = http_pagination.bench_pagination()
+    if "vendor" in wanted:
+        print("vendor: each API connector, 20,000 records, against ws.ingest ...", flush=True)
+        sources["vendor"] = ingest.source_state()
+        results["vendor"] = vendor_sync.run()
 
 
 # -- main ---------------------------------------------------------------------------------------
@@ -308,6 +314,9 @@ def main(argv: list[str] | None = None) -> int:
     if "http" in results:
         print()
         print(http_pagination.table(results["http"]))
+    if "vendor" in results:
+        print()
+        print(vendor_sync.table(results["vendor"]))
     if len(set(sources.values())) > 1:
         listed = ", ".join(f"{suite} {state}" for suite, state in sources.items())
         print(f"WARNING: the cxm source changed during the run: {listed}")
