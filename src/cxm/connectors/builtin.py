@@ -14,16 +14,24 @@ if TYPE_CHECKING:
 @hookimpl
 def cxm_register_connectors(register: Callable[[type[Connector]], None]) -> None:
     """Register the built-in connectors: files, mail and the vendors' APIs."""
+    from cxm.connectors.delighted import DelightedConnector
     from cxm.connectors.files import CsvConnector, JsonlConnector
     from cxm.connectors.google_business_profile import GoogleBusinessProfileConnector
     from cxm.connectors.hubspot import HubSpotConnector
     from cxm.connectors.imap import ImapConnector
     from cxm.connectors.mail import EmlConnector, MboxConnector
+    from cxm.connectors.salesforce import SalesforceConnector
+    from cxm.connectors.trustpilot import TrustpilotConnector
+    from cxm.connectors.zendesk import ZendeskConnector
 
     register(CsvConnector)
     register(JsonlConnector)
     register(MboxConnector)
     register(EmlConnector)
     register(ImapConnector)
+    register(TrustpilotConnector)
     register(HubSpotConnector)
     register(GoogleBusinessProfileConnector)
+    register(SalesforceConnector)
+    register(ZendeskConnector)
+    register(DelightedConnector)

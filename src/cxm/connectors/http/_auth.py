@@ -141,20 +141,30 @@ class ApiKeyAuth(CredentialAuth):
 class BasicAuth(CredentialAuth):
     """HTTP Basic authentication: ``Authorization: Basic base64(username:password)``.
 
+    Some APIs take an API key as the user name and no password (Delighted, Stripe): pass the
+    key as a :class:`~cxm.connectors.Secret` user name and ``password=""``; a secret user name
+    is masked in ``repr`` and redacted like the password.
+
     Args:
-        username: The user name (not secret; shown in ``repr``).
-        password: The password (a :class:`~cxm.connectors.Secret` or a string, wrapped).
+        username: The user name; a plain string is not secret and is shown in ``repr``.
+        password: The password (a :class:`~cxm.connectors.Secret` or a string, wrapped); an
+            empty string when the API wants none.
 
     Examples:
         >>> BasicAuth("agent@example.com/token", "pw")
         BasicAuth(username='agent@example.com/token', password=Secret('**********'))
+        >>> BasicAuth(Secret("key-123"), "")
+        BasicAuth(username=Secret('**********'), password='')
     """
 
-    def __init__(self, username: str, password: str | Secret) -> None:
+    def __init__(self, username: str | Secret, password: str | Secret) -> None:
         self.username = username
-        self.password = _as_secret("BasicAuth.password", password)
-        pair = f"{username}:{self.password.reveal()}".encode()
-        self._encoded = Secret(base64.b64encode(pair).decode("ascii"))
+        self.password: Secret | None = (
+            None if password == "" else _as_secret("BasicAuth.password", password)
+        )
+        user = username.reveal() if isinstance(username, Secret) else username
+        secret = self.password.reveal() if self.password is not None else ""
+        self._encoded = Secret(base64.b64encode(f"{user}:{secret}".encode()).decode("ascii"))
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """Add the header and send the request."""
@@ -162,11 +172,15 @@ class BasicAuth(CredentialAuth):
         yield request
 
     def secrets(self) -> list[Secret]:
-        """Return the password and the encoded header value (which carries it)."""
-        return [self.password, self._encoded]
+        """Return the secret parts and the encoded header value (which carries them)."""
+        parts = [self.username] if isinstance(self.username, Secret) else []
+        if self.password is not None:
+            parts.append(self.password)
+        return [*parts, self._encoded]
 
     def __repr__(self) -> str:
-        return f"BasicAuth(username={self.username!r}, password={self.password!r})"
+        password = "''" if self.password is None else repr(self.password)
+        return f"BasicAuth(username={self.username!r}, password={password})"
 
 
 class _OAuth2(CredentialAuth):
