@@ -1100,6 +1100,15 @@ def test_redact_text_catches_encoded_secrets_pairs_members_and_schemes() -> None
     )
 
 
+
+def test_a_vendors_json_error_code_is_shown_but_an_oauth_code_pair_is_not() -> None:
+    body = '{"error": {"code": "TOKEN_INVALID", "description": "Invalid access token"}}'
+    assert redact_text(body) == body
+    assert redact_text("POST /token grant_type=authorization_code&code=4/0Ab-xyz") == (
+        "POST /token grant_type=authorization_code&code=[REDACTED]"
+    )
+
+
 SECRET = "S3cr3t-Value-42"
 ACCESS = "AcCeSs-Token-77"  # what the token endpoint hands out: a secret too
 BASIC_BLOB = base64.b64encode(f"agent:{SECRET}".encode()).decode()  # carries SECRET

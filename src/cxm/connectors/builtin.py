@@ -22,6 +22,7 @@ def cxm_register_connectors(register: Callable[[type[Connector]], None]) -> None
     from cxm.connectors.mail import EmlConnector, MboxConnector
     from cxm.connectors.salesforce import SalesforceConnector
     from cxm.connectors.trustpilot import TrustpilotConnector
+    from cxm.connectors.yelp import YelpConnector
     from cxm.connectors.zendesk import ZendeskConnector
 
     register(CsvConnector)
@@ -32,6 +33,7 @@ def cxm_register_connectors(register: Callable[[type[Connector]], None]) -> None
     register(TrustpilotConnector)
     register(HubSpotConnector)
     register(GoogleBusinessProfileConnector)
+    register(YelpConnector)
     register(SalesforceConnector)
     register(ZendeskConnector)
     register(DelightedConnector)

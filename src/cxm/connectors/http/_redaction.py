@@ -137,9 +137,16 @@ def _redact_pair(match: re.Match[str]) -> str:
     return f"{name}={REDACTED}" if is_sensitive_name(name) else match[0]
 
 
+# An OAuth authorization code travels in a query or a form (``code=...``, still redacted); a
+# JSON member called "code" is a vendor's error code ("TOKEN_INVALID"), which people need to see.
+_JSON_NOT_SENSITIVE = frozenset({"code"})
+
+
 def _redact_member(match: re.Match[str]) -> str:
     name = match["name"]
-    return f'"{name}"{match["colon"]}"{REDACTED}"' if is_sensitive_name(name) else match[0]
+    if name.lower() in _JSON_NOT_SENSITIVE or not is_sensitive_name(name):
+        return match[0]
+    return f'"{name}"{match["colon"]}"{REDACTED}"'
 
 
 def redact_text(text: str, secrets: Iterable[str | Secret | None] = ()) -> str:
