@@ -21,6 +21,7 @@ def cxm_register_connectors(register: Callable[[type[Connector]], None]) -> None
     from cxm.connectors.imap import ImapConnector
     from cxm.connectors.mail import EmlConnector, MboxConnector
     from cxm.connectors.salesforce import SalesforceConnector
+    from cxm.connectors.surveymonkey import SurveyMonkeyConnector
     from cxm.connectors.trustpilot import TrustpilotConnector
     from cxm.connectors.yelp import YelpConnector
     from cxm.connectors.zendesk import ZendeskConnector
@@ -37,3 +38,4 @@ def cxm_register_connectors(register: Callable[[type[Connector]], None]) -> None
     register(SalesforceConnector)
     register(ZendeskConnector)
     register(DelightedConnector)
+    register(SurveyMonkeyConnector)

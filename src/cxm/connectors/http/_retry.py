@@ -139,6 +139,10 @@ class RetryPolicy:
         clock: Seconds since the epoch, to measure an HTTP-date ``Retry-After`` against when
             the answer has no ``Date`` header.
         rng: Source of the jitter; tests pass a seeded ``random.Random``.
+        wait_hint: Reads the wait from a vendor's own headers (``X-RateLimit-Reset`` and the
+            like) when an answer has no ``Retry-After``: called with the headers, it returns
+            seconds or ``None``. A connector sets it with ``attrs.evolve(policy,
+            wait_hint=...)``, keeping the user's other settings.
 
     Examples:
         >>> policy = RetryPolicy(jitter=False)
@@ -159,6 +163,9 @@ class RetryPolicy:
     sleep: Callable[[float], object] = attrs.field(default=time.sleep, eq=False, repr=False)
     clock: Callable[[], float] = attrs.field(default=time.time, eq=False, repr=False)
     rng: random.Random = attrs.field(factory=random.Random, eq=False, repr=False)
+    wait_hint: Callable[[Any], float | None] | None = attrs.field(
+        default=None, eq=False, repr=False
+    )
 
     def backoff_delay(self, retry: int) -> float:
         """Return the delay before retry number ``retry`` (1 for the first retry).
@@ -173,14 +180,24 @@ class RetryPolicy:
         return self.rng.uniform(0.0, ceiling) if self.jitter else ceiling
 
     def retry_after(self, headers: Any) -> float | None:
-        """Return the wait a response's ``Retry-After`` asks for, in seconds, or ``None``.
+        """Return the wait a response asks for, in seconds, or ``None``.
+
+        ``Retry-After`` when the answer has one, else what :attr:`wait_hint` reads.
 
         Args:
             headers: The response's headers (a mapping with case-insensitive ``get``).
+
+        Examples:
+            >>> policy = RetryPolicy(wait_hint=lambda h: float(h.get("x-reset", 0)) or None)
+            >>> policy.retry_after({"retry-after": "3"}), policy.retry_after({"x-reset": "40"})
+            (3.0, 40.0)
         """
-        return parse_retry_after(
+        wait = parse_retry_after(
             headers.get("retry-after"), now=self.clock(), date=headers.get("date")
         )
+        if wait is None and self.wait_hint is not None:
+            wait = self.wait_hint(headers)
+        return wait
 
 
 class RateLimiter:
