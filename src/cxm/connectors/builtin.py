@@ -23,6 +23,7 @@ def cxm_register_connectors(register: Callable[[type[Connector]], None]) -> None
     from cxm.connectors.salesforce import SalesforceConnector
     from cxm.connectors.surveymonkey import SurveyMonkeyConnector
     from cxm.connectors.trustpilot import TrustpilotConnector
+    from cxm.connectors.typeform import TypeformConnector
     from cxm.connectors.yelp import YelpConnector
     from cxm.connectors.zendesk import ZendeskConnector
 
@@ -37,5 +38,6 @@ def cxm_register_connectors(register: Callable[[type[Connector]], None]) -> None
     register(YelpConnector)
     register(SalesforceConnector)
     register(ZendeskConnector)
+    register(TypeformConnector)
     register(DelightedConnector)
     register(SurveyMonkeyConnector)
