@@ -2,7 +2,8 @@
 
 Suites: ``sqlite``, ``postgres`` and ``memory`` (``ws.ingest``), ``csv`` (the csv connector
 end to end, with memory at two file sizes), ``http`` (the HTTP toolkit's pagination) and
-``vendor`` (each vendor API connector against a replayed fake of its API). Prints
+``vendor`` (each vendor API connector against a replayed fake of its API) and ``metrics``
+(NPS over ten million answers against hand-written pandas). Prints
 plain-text tables of figures, each with its ratio against a baseline measured in the same
 process, and writes the same figures to ``bench/results/ingest.json``. Targets are shown
 as met or missed; nothing fails because something is slow.
@@ -21,9 +22,10 @@ from typing import Any
 import csv_sync
 import http_pagination
 import ingest
+import metrics_nps
 import vendor_sync
 
-SUITES = ("sqlite", "postgres", "memory", "csv", "http", "vendor")
+SUITES = ("sqlite", "postgres", "memory", "csv", "http", "vendor", "metrics")
 RESULTS = Path(__file__).resolve().parent / "results" / "ingest.json"
 SQLITE_TARGET = 100_000
 POSTGRES_TARGET = 50_000
@@ -253,6 +255,22 @@ def _connector_suites(
         print("vendor: each API connector, 20,000 records, against ws.ingest ...", flush=True)
         sources["vendor"] = ingest.source_state()
         results["vendor"] = vendor_sync.run()
+    if "metrics" in wanted:
+        print("metrics: nps over 10,000,000 answers against hand-written pandas ...", flush=True)
+        sources["metrics"] = ingest.source_state()
+        results["metrics"] = metrics_nps.run()
+
+
+def _print_suite_tables(results: dict[str, Any]) -> None:
+    for suite, module in (
+        ("csv", csv_sync),
+        ("http", http_pagination),
+        ("vendor", vendor_sync),
+        ("metrics", metrics_nps),
+    ):
+        if suite in results:
+            print()
+            print(module.table(results[suite]))
 
 
 # -- main ---------------------------------------------------------------------------------------
@@ -308,15 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     if {"sqlite", "postgres", "memory"} & set(wanted):
         print(table(results))
-    if "csv" in results:
-        print()
-        print(csv_sync.table(results["csv"]))
-    if "http" in results:
-        print()
-        print(http_pagination.table(results["http"]))
-    if "vendor" in results:
-        print()
-        print(vendor_sync.table(results["vendor"]))
+    _print_suite_tables(results)
     if len(set(sources.values())) > 1:
         listed = ", ".join(f"{suite} {state}" for suite, state in sources.items())
         print(f"WARNING: the cxm source changed during the run: {listed}")
