@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -213,9 +214,395 @@ def google_business_profile(
     return make, fake
 
 
+def trustpilot(
+    n: int,
+) -> tuple[Callable[..., Connector], Callable[[httpx.Request], httpx.Response]]:
+    """Trustpilot, private (OAuth) endpoint: n reviews two hours apart, one in three answered."""
+    from tests.connectors.test_trustpilot import (
+        API_KEY,
+        API_SECRET,
+        BASE,
+        REFRESH,
+        TOKEN_URL,
+        UNIT,
+        FakeTrustpilot,
+        make_reviews,
+        no_wait_limiter,
+    )
+
+    from cxm.connectors.http import RetryPolicy
+    from cxm.connectors.trustpilot import MAX_PAGE_SIZE, TrustpilotConnector
+
+    fake = FakeTrustpilot(make_reviews(n))
+
+    def make(transport: httpx.BaseTransport) -> Connector:
+        return TrustpilotConnector(
+            business_unit_id=UNIT,
+            api_key=API_KEY,
+            client_secret=API_SECRET,
+            refresh_token=REFRESH,
+            token_url=TOKEN_URL,
+            base_url=BASE,
+            page_size=MAX_PAGE_SIZE,
+            transport=transport,
+            rate_limit=no_wait_limiter(),  # paced on a fake clock: no sleeping
+            retry=RetryPolicy(attempts=1),
+        )
+
+    return make, fake
+
+
+def yelp(n: int) -> tuple[Callable[..., Connector], Callable[[httpx.Request], httpx.Response]]:
+    """Yelp, paged (``page_size=50``): n reviews over n/500 businesses, ten minutes apart.
+
+    Yelp pages no further than offset 1,000, hence many businesses of 500 reviews each.
+    """
+    from tests.connectors.test_yelp import API_KEY, BASE, FakeYelp
+
+    from cxm.connectors.http import RetryPolicy
+    from cxm.connectors.yelp import MAX_PAGE_SIZE, YelpConnector
+
+    per_business = 500
+    businesses = [f"bench-business-{k:04d}" for k in range(max(1, -(-n // per_business)))]
+    start = datetime(2026, 4, 1)  # Pacific time, clear of daylight-saving changes
+    reviews: dict[str, list[dict[str, Any]]] = {business: [] for business in businesses}
+    for i in range(n):
+        business = businesses[i // per_business]
+        review_id = f"rv{i:08d}"
+        reviews[business].append(
+            {
+                "id": review_id,
+                "url": f"https://www.yelp.com/biz/{business}?hrid={review_id}",
+                "text": f"Visit {i}: friendly staff, slow checkout...",
+                "rating": i % 5 + 1,
+                "time_created": str(start + timedelta(minutes=10 * (i % per_business))),
+                "user": {
+                    "id": f"user-{i:08d}",
+                    "profile_url": f"https://www.yelp.com/user_details?userid=user-{i:08d}",
+                    "image_url": None,
+                    "name": f"Reviewer {i}.",
+                },
+            }
+        )
+    fake = FakeYelp(reviews, daily_limit=10**9)
+
+    def make(transport: httpx.BaseTransport) -> Connector:
+        return YelpConnector(
+            api_key=API_KEY,
+            business_ids=businesses,
+            base_url=BASE,
+            page_size=MAX_PAGE_SIZE,
+            transport=transport,
+            retry=RetryPolicy(attempts=1),
+        )
+
+    return make, fake
+
+
+def salesforce(
+    n: int,
+) -> tuple[Callable[..., Connector], Callable[[httpx.Request], httpx.Response]]:
+    """Salesforce: n/4 contacts, cases, tasks and e-mail messages, stamped a second apart."""
+    from tests.connectors.test_salesforce import (
+        CLIENT_ID,
+        CLIENT_SECRET,
+        INSTANCE,
+        REFRESH_TOKEN,
+        FakeSalesforce,
+    )
+
+    from cxm.connectors.http import RetryPolicy
+    from cxm.connectors.salesforce import SalesforceConnector
+
+    t0 = datetime(2024, 3, 1, tzinfo=UTC)
+
+    def stamp(seconds: int) -> str:
+        moment = t0 + timedelta(seconds=seconds)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+
+    each = max(1, n // 4)
+
+    def contact_id(i: int) -> str:
+        return f"003D0{i % each:010d}"
+
+    contacts = [
+        {
+            "Id": contact_id(i),
+            "FirstName": f"Customer{i}",
+            "LastName": "Doe",
+            "Email": f"customer{i}@example.com",
+            "Phone": "+44 20 7946 0958" if i % 10 == 0 else None,
+            "MobilePhone": None,
+            "Title": None,
+            "AccountId": "001D000000AAAAA",
+            "LeadSource": "Web",
+            "MailingCountry": "GB",
+            "CreatedDate": stamp(i),
+            "SystemModstamp": stamp(each + i),
+            "IsDeleted": False,
+            "MasterRecordId": None,
+        }
+        for i in range(each)
+    ]
+    cases = [
+        {
+            "Id": f"500D0{i:010d}",
+            "CaseNumber": f"{i:08d}",
+            "ContactId": contact_id(i * 7),
+            "SuppliedEmail": None,
+            "Subject": f"Order {i} arrived damaged",
+            "Description": f"The parcel for order {i} was crushed.",
+            "Status": "Closed" if i % 2 else "New",
+            "Priority": "High",
+            "Origin": "Email",
+            "Type": "Problem",
+            "IsClosed": bool(i % 2),
+            "ClosedDate": stamp(2 * each + i) if i % 2 else None,
+            "CreatedDate": stamp(each + i),
+            "SystemModstamp": stamp(2 * each + i),
+            "IsDeleted": False,
+        }
+        for i in range(each)
+    ]
+    tasks = [
+        {
+            "Id": f"00TD0{i:010d}",
+            "WhoId": contact_id(i * 3),
+            "WhatId": f"500D0{i:010d}",
+            "Subject": "Call",
+            "Description": f"Customer called about refund {i}.",
+            "Status": "Completed",
+            "TaskSubtype": "Call" if i % 2 else "Email",
+            "CallType": "Inbound" if i % 2 else None,
+            "CallDurationInSeconds": 60 + i % 600 if i % 2 else None,
+            "ActivityDate": "2024-03-05",
+            "CreatedDate": stamp(2 * each + i),
+            "SystemModstamp": stamp(3 * each + i),
+            "IsDeleted": False,
+        }
+        for i in range(each)
+    ]
+    emails = [
+        {
+            "Id": f"02sD0{i:010d}",
+            "ParentId": f"500D0{i:010d}",
+            "Parent": {"attributes": {"type": "Case"}, "ContactId": contact_id(i * 7)},
+            "Subject": f"Order {i} arrived damaged",
+            "TextBody": "The box was crushed.",
+            "FromAddress": f"customer{i * 7 % each}@example.com",
+            "ToAddress": "support@acme.example",
+            "Incoming": bool(i % 2),
+            "Status": "1",
+            "MessageDate": stamp(3 * each + i),
+            "CreatedDate": stamp(3 * each + i),
+            "SystemModstamp": stamp(4 * each + i),
+            "IsDeleted": False,
+        }
+        for i in range(each)
+    ]
+    org = {"Contact": contacts, "Case": cases, "Task": tasks, "EmailMessage": emails}
+    fake = FakeSalesforce(org, page_size=2000)  # Salesforce's default batch size
+
+    def make(transport: httpx.BaseTransport) -> Connector:
+        return SalesforceConnector(
+            instance_url=INSTANCE,
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+            refresh_token=REFRESH_TOKEN,
+            transport=transport,
+            retry=RetryPolicy(attempts=1),
+        )
+
+    return make, fake
+
+
+def zendesk(n: int) -> tuple[Callable[..., Connector], Callable[[httpx.Request], httpx.Response]]:
+    """Zendesk: n tickets a minute apart from n/4 requesters (side-loaded), no comments."""
+    from tests.connectors.test_zendesk import (
+        AGENT_ID,
+        API_TOKEN,
+        BASE,
+        EMAIL,
+        SUBDOMAIN,
+        FakeZendesk,
+        make_ticket,
+        make_user,
+        no_wait,
+    )
+
+    from cxm.connectors.http import RetryPolicy
+    from cxm.connectors.zendesk import ZendeskConnector
+
+    people = max(1, n // 4)
+    users = {100_000 + k: make_user(100_000 + k) for k in range(people)}
+    users[AGENT_ID] = make_user(AGENT_ID, role="agent", email="agent@acme.example")
+    ratings = [
+        {"id": 1, "score": "good", "comment": "Quick and kind"},
+        {"id": 2, "score": "bad", "comment": ""},
+        {"score": "offered"},
+        {"score": "unoffered"},
+    ]
+    tickets = [
+        make_ticket(
+            1_000_000 + i,
+            100_000 + i % people,  # a requester's tickets are spread over the export
+            i / 60,
+            satisfaction_rating=ratings[i % 4],
+            status="solved" if i % 3 else "open",
+        )
+        for i in range(n)
+    ]
+    fake = FakeZendesk(users, tickets)
+
+    def make(transport: httpx.BaseTransport) -> Connector:
+        return ZendeskConnector(
+            subdomain=SUBDOMAIN,
+            email=EMAIL,
+            api_token=API_TOKEN,
+            base_url=BASE,
+            page_size=1000,
+            comments=False,
+            transport=transport,
+            export_rate_limit=no_wait(),  # paced on a fake clock: no sleeping
+            rate_limit=no_wait(),
+            retry=RetryPolicy(attempts=1),
+        )
+
+    return make, fake
+
+
+def delighted(n: int) -> tuple[Callable[..., Connector], Callable[[httpx.Request], httpx.Response]]:
+    """Delighted: n NPS responses a minute apart from n/4 people (embedded), 100 a page."""
+    from tests.connectors.test_delighted import API_KEY, BASE, T0, FakeDelighted, make_responses
+    from tests.connectors.test_hubspot import no_wait_limiter
+
+    from cxm.connectors.delighted import MAX_PER_PAGE, DelightedConnector
+    from cxm.connectors.http import RetryPolicy
+
+    people = max(1, n // 4)
+    responses = make_responses(n)
+    for i, response in enumerate(responses):
+        k = i % people
+        response["updated_at"] = response["created_at"] + 30  # one second each, in order
+        response["person"] = {  # embedded, as expand[]=person answers
+            "id": str(1000 + k),
+            "email": f"person{k}@example.com",
+            "name": f"Person {k}",
+            "created_at": T0 - 86_400,
+            "phone_number": None,
+            "last_sent_at": T0 - 3_600,
+        }
+    fake = FakeDelighted(responses)
+
+    def make(transport: httpx.BaseTransport) -> Connector:
+        return DelightedConnector(
+            api_key=API_KEY,
+            project="acme-nps",
+            base_url=BASE,
+            per_page=MAX_PER_PAGE,
+            transport=transport,
+            rate_limit=no_wait_limiter(),  # paced on a fake clock: no sleeping
+            retry=RetryPolicy(attempts=1),
+        )
+
+    return make, fake
+
+
+def surveymonkey(
+    n: int,
+) -> tuple[Callable[..., Connector], Callable[[httpx.Request], httpx.Response]]:
+    """SurveyMonkey: n responses, half to each of the two test surveys, a minute apart."""
+    from tests.connectors.test_surveymonkey import (
+        BASE,
+        QUESTIONS,
+        SURVEY_A,
+        SURVEY_B,
+        T0,
+        T1,
+        TOKEN,
+        FakeSurveyMonkey,
+        no_wait_limiter,
+        response_a,
+        response_b,
+    )
+
+    from cxm.connectors.http import RetryPolicy
+    from cxm.connectors.surveymonkey import SurveyMonkeyConnector
+
+    half = n // 2
+    fake = FakeSurveyMonkey()
+    fake.responses = {
+        SURVEY_A: [response_a(i, T0 + timedelta(minutes=i)) for i in range(n - half)],
+        SURVEY_B: [response_b(i, T1 + timedelta(minutes=i)) for i in range(half)],
+    }
+
+    def make(transport: httpx.BaseTransport) -> Connector:
+        return SurveyMonkeyConnector(
+            token=TOKEN,
+            surveys=[SURVEY_A, SURVEY_B],
+            questions=QUESTIONS,
+            identity_variables={"customer_ref": "shop:customer"},
+            account="acme",
+            base_url=BASE,
+            per_page=100,
+            transport=transport,
+            rate_limit=no_wait_limiter(),  # paced on a fake clock: no sleeping
+            retry=RetryPolicy(attempts=1),
+        )
+
+    return make, fake
+
+
+def typeform(n: int) -> tuple[Callable[..., Connector], Callable[[httpx.Request], httpx.Response]]:
+    """Typeform: n completed responses a minute apart, 3/4 to the mapped survey, 1/4 to pulse."""
+    from tests.connectors.test_typeform import (
+        BASE,
+        MAPPING,
+        PULSE,
+        SURVEY,
+        TOKEN,
+        FakeTypeform,
+        no_wait_limiter,
+        pulse_response,
+        survey_response,
+    )
+
+    from cxm.connectors.http import RetryPolicy
+    from cxm.connectors.typeform import MAX_PAGE_SIZE, TypeformConnector
+
+    pulses = n // 4
+    fake = FakeTypeform(
+        {
+            SURVEY: [survey_response(i, i) for i in range(n - pulses)],
+            PULSE: [pulse_response(i, i) for i in range(pulses)],
+        }
+    )
+
+    def make(transport: httpx.BaseTransport) -> Connector:
+        return TypeformConnector(
+            token=TOKEN,
+            forms={SURVEY: MAPPING, PULSE: None},
+            account_id="acme",
+            base_url=BASE,
+            page_size=MAX_PAGE_SIZE,
+            transport=transport,
+            rate_limit=no_wait_limiter(),  # paced on a fake clock: no sleeping
+            retry=RetryPolicy(attempts=1),
+        )
+
+    return make, fake
+
+
 CONNECTORS: dict[str, Callable[[int], tuple[Callable[..., Connector], Any]]] = {
     "hubspot": hubspot,
     "google-business-profile": google_business_profile,
+    "trustpilot": trustpilot,
+    "yelp": yelp,
+    "salesforce": salesforce,
+    "zendesk": zendesk,
+    "delighted": delighted,
+    "surveymonkey": surveymonkey,
+    "typeform": typeform,
 }
 
 
