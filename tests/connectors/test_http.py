@@ -1100,7 +1100,6 @@ def test_redact_text_catches_encoded_secrets_pairs_members_and_schemes() -> None
     )
 
 
-
 def test_a_vendors_json_error_code_is_shown_but_an_oauth_code_pair_is_not() -> None:
     body = '{"error": {"code": "TOKEN_INVALID", "description": "Invalid access token"}}'
     assert redact_text(body) == body
