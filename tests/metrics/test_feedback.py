@@ -365,3 +365,15 @@ def test_metrics_over_ws_feedback(tmp_path: Path) -> None:
         assert monthly["n"].tolist() == [3, 2]
     finally:
         ws.close()
+
+
+def test_no_answers_gives_an_empty_table_per_period() -> None:
+    empty = pd.DataFrame(
+        {
+            "score": pd.Series([], dtype=float),
+            "occurred_at": pd.Series([], dtype="datetime64[us, UTC]"),
+        }
+    )
+    table = nps(empty, freq="W")
+    assert len(table) == 0
+    assert "nps" in table.columns

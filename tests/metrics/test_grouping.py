@@ -130,3 +130,12 @@ def test_times_must_be_present_and_datetimes() -> None:
     with pytest.raises(ValidationError) as raised:
         group_rows(random_frame(4), [], freq="every other day")
     assert raised.value.field == "freq"
+
+
+def test_no_rows_with_a_frequency_is_no_groups() -> None:
+    empty = random_frame(6).iloc[:0]
+    groups = group_rows(empty, ["touchpoint"], freq="W")
+    assert groups.size == 0
+    assert list(groups.keys.columns) == ["touchpoint", "period"]
+    with pytest.raises(ValidationError):
+        group_rows(empty, [], freq="fortnightly")

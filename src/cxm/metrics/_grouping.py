@@ -101,6 +101,8 @@ def _period_key(times: pd.Series, freq: str, time: str) -> _Key:
             time, None, f"{int(times.isna().sum())} row(s) have no time; drop them to use freq="
         )
     tz = getattr(times.dtype, "tz", None)
+    if not len(times):
+        return _Key(codes=np.zeros(0, dtype=np.int64), size=0, labels=pd.DatetimeIndex([]))
     wall = times
     if tz is not None and str(tz) != "UTC":
         # Calendar periods follow the local calendar: bin on the wall-clock time.
@@ -185,6 +187,10 @@ def group_rows(
     """
     keys = [_column_key(frame[column], column) for column in by]
     if freq is not None:
+        if not len(frame):  # no rows, no periods: check the options, return no groups
+            _period_key(frame[time].iloc[:0], freq, time)
+            names = [*by, "period"]
+            return Groups(np.zeros(0, dtype=np.int64), 0, pd.DataFrame(columns=names))
         keys.append(_period_key(frame[time], freq, time))
     if not keys:
         return Groups(np.zeros(len(frame), dtype=np.int64), 1, pd.DataFrame(index=range(1)))
