@@ -8,6 +8,7 @@ columns its docstring lists: every rate or mean with its ``n``, ``ci_low``/``ci_
 
 from __future__ import annotations
 
+from cxm.metrics.drivers import KeyDriverResult, key_drivers, relative_weights, shapley_r2
 from cxm.metrics.feedback import (
     NPSComparison,
     ces,
@@ -18,14 +19,49 @@ from cxm.metrics.feedback import (
     rating,
     wilson_interval,
 )
+from cxm.metrics.monitoring import (
+    Alert,
+    DeliveryFailure,
+    Monitor,
+    alert_severity,
+    benjamini_hochberg,
+    check_monitors,
+    cusum,
+    deliver_alerts,
+    detect_change,
+    ewma_chart,
+    metric_series,
+    p_chart,
+)
+from cxm.metrics.rfm import RFM_SEGMENTS, rfm, rfm_segment_rules, rfm_segments
 
 __all__ = [
+    "RFM_SEGMENTS",
+    "Alert",
+    "DeliveryFailure",
+    "KeyDriverResult",
+    "Monitor",
     "NPSComparison",
+    "alert_severity",
+    "benjamini_hochberg",
     "ces",
+    "check_monitors",
     "compare_nps",
     "csat",
+    "cusum",
+    "deliver_alerts",
+    "detect_change",
+    "ewma_chart",
+    "key_drivers",
+    "metric_series",
     "nps",
     "nps_interval",
+    "p_chart",
     "rating",
+    "relative_weights",
+    "rfm",
+    "rfm_segment_rules",
+    "rfm_segments",
+    "shapley_r2",
     "wilson_interval",
 ]

@@ -303,7 +303,7 @@ def nps(
         - ``n`` (int64): answers; ``promoters``, ``passives``, ``detractors`` (int64);
         - ``nps`` (float64): the score in points, -100..100;
         - ``se`` (float64): standard error in points (of the adjusted estimate for
-          ``adjusted_wald``; of the bootstrap distribution for ``bootstrap``);
+            ``adjusted_wald``; of the bootstrap distribution for ``bootstrap``);
         - ``ci_low``, ``ci_high`` (float64): the interval in points;
         - ``low_n`` (bool): ``n < min_n``.
 
