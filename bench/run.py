@@ -3,7 +3,8 @@
 Suites: ``sqlite``, ``postgres`` and ``memory`` (``ws.ingest``), ``csv`` (the csv connector
 end to end, with memory at two file sizes), ``http`` (the HTTP toolkit's pagination) and
 ``vendor`` (each vendor API connector against a replayed fake of its API) and ``metrics``
-(NPS over ten million answers against hand-written pandas). Prints
+(NPS over ten million answers against hand-written pandas) and ``clv`` (BG/NBD fits on CDNOW
+and on a million synthetic customers). Prints
 plain-text tables of figures, each with its ratio against a baseline measured in the same
 process, and writes the same figures to ``bench/results/ingest.json``. Targets are shown
 as met or missed; nothing fails because something is slow.
@@ -19,13 +20,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import clv_fit
 import csv_sync
 import http_pagination
 import ingest
 import metrics_nps
 import vendor_sync
 
-SUITES = ("sqlite", "postgres", "memory", "csv", "http", "vendor", "metrics")
+SUITES = ("sqlite", "postgres", "memory", "csv", "http", "vendor", "metrics", "clv")
 RESULTS = Path(__file__).resolve().parent / "results" / "ingest.json"
 SQLITE_TARGET = 100_000
 POSTGRES_TARGET = 50_000
@@ -259,6 +261,10 @@ def _connector_suites(
         print("metrics: nps over 10,000,000 answers against hand-written pandas ...", flush=True)
         sources["metrics"] = ingest.source_state()
         results["metrics"] = metrics_nps.run()
+    if "clv" in wanted:
+        print("clv: BG/NBD on CDNOW and on 1,000,000 synthetic customers ...", flush=True)
+        sources["clv"] = ingest.source_state()
+        results["clv"] = clv_fit.run()
 
 
 def _print_suite_tables(results: dict[str, Any]) -> None:
@@ -267,6 +273,7 @@ def _print_suite_tables(results: dict[str, Any]) -> None:
         ("http", http_pagination),
         ("vendor", vendor_sync),
         ("metrics", metrics_nps),
+        ("clv", clv_fit),
     ):
         if suite in results:
             print()

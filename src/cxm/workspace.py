@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 
 import attrs
 import pandas as pd
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.engine import URL, Connection, Engine
 
 from cxm.connectors.base import Connector
@@ -26,18 +26,26 @@ from cxm.exceptions import ConflictError, ValidationError
 from cxm.model import Customer, CustomerRecord, Identity, Interaction, Touchpoint, record_from_dict
 from cxm.profile import Customer360
 from cxm.store import schema
-from cxm.store.codec import quarantine_fingerprint
-from cxm.store.frames import InteractionFilter, customers_frame, feedback_frame, interactions_frame
+from cxm.store.codec import iso_from_us, quarantine_fingerprint
+from cxm.store.frames import (
+    InteractionFilter,
+    customers_frame,
+    feedback_frame,
+    interactions_frame,
+    sentiment_frame,
+)
 from cxm.store.sql import native_insert_ignore, native_upsert
 from cxm.store.store import Store, now_us
-from cxm.store.writer import BatchCounts
+from cxm.store.writer import BatchCounts, chunked
 
 if TYPE_CHECKING:
+    from cxm.metrics.sentiment import SentimentAnalyzer
     from cxm.sync import SyncReport
 
 __all__ = ["IngestReport", "Rejection", "Workspace"]
 
 DEFAULT_BATCH_SIZE = 5_000
+SENTIMENT_BATCH_SIZE = 2_000
 _CONFLICT_RETRIES = 3
 _INGEST_STREAM = "ingest"
 Record = Interaction | CustomerRecord
@@ -694,6 +702,229 @@ class Workspace:
             }
         )
 
+    # -- enrichments ----------------------------------------------------------------------
+
+    def score_sentiment(
+        self,
+        analyzer: str | SentimentAnalyzer = "vader",
+        *,
+        rescore: bool = False,
+        batch_size: int = SENTIMENT_BATCH_SIZE,
+    ) -> dict[str, int]:
+        """Score the sentiment of stored interaction text into the store, re-runnably.
+
+        Every interaction with a non-empty text (not missing, not only whitespace) gets one
+        score per analyzer, stored with the analyzer's name and version, the score's time and
+        a hash of the text that was scored. A run scores only what needs it:
+
+        - interactions this analyzer has not scored yet;
+        - interactions whose text changed since (its hash no longer matches the stored one,
+          as after a re-ingest that edited a ticket);
+        - interactions scored by another version of the analyzer;
+        - everything, with ``rescore=True``.
+
+        Scores of interactions whose text has since become empty are deleted. Interactions
+        are read in id order, ``batch_size`` at a time, and each batch's scores are written
+        in one transaction, so an interrupted run keeps what it committed and the next run
+        goes on from there. Scores of different analyzers live side by side.
+
+        Args:
+            analyzer: A registry name (``"vader"``, or one a plugin registered through
+                ``cxm_register_sentiment_analyzers``) or an analyzer object.
+            rescore: Score every text again, even unchanged ones.
+            batch_size: Interactions read, scored and written per transaction.
+
+        Returns:
+            Counts: ``new`` (scored for the first time), ``rescored`` (text or version
+            changed, or ``rescore=True``), ``unchanged`` (already current) and ``removed``
+            (scores deleted because the text became empty).
+
+        Raises:
+            ValidationError: If the analyzer is unknown or returns invalid scores, or
+                ``batch_size`` is below 1.
+            StoreError: If the database failed.
+
+        Examples:
+            >>> ws = Workspace.open(":memory:")
+            >>> _ = ws.ingest([Interaction(source="desk", source_id="1", channel="support",
+            ...     kind="ticket", text="Thanks, all sorted!", occurred_at="2024-05-01T09:00Z")])
+            >>> ws.score_sentiment()
+            {'new': 1, 'rescored': 0, 'unchanged': 0, 'removed': 0}
+            >>> ws.score_sentiment()
+            {'new': 0, 'rescored': 0, 'unchanged': 1, 'removed': 0}
+        """
+        from cxm.metrics.sentiment import resolve_analyzer
+
+        model = resolve_analyzer(analyzer)
+        size: Any = batch_size  # untyped callers pass anything; refuse it by name
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValidationError("batch_size", batch_size, "must be a whole number of 1 or more")
+        table = schema.interactions
+        sent = schema.sentiment
+        counts = {"new": 0, "rescored": 0, "unchanged": 0, "removed": 0}
+        joined = table.outerjoin(
+            sent, and_(sent.c.interaction_id == table.c.id, sent.c.analyzer == model.name)
+        )
+        has_text = and_(table.c.text.is_not(None), table.c.text != "")
+        last: int | None = None
+        while True:
+            query = (
+                select(table.c.id, table.c.text, sent.c.text_hash, sent.c.version)
+                .select_from(joined)
+                .where(has_text if last is None else and_(has_text, table.c.id > last))
+                .order_by(table.c.id)
+                .limit(batch_size)
+            )
+            with self.store.read() as connection:
+                rows = connection.execute(query).all()
+            if not rows:
+                break
+            last = int(rows[-1][0])
+            self._score_page(model, rows, rescore=rescore, counts=counts)
+        # Scores of texts that are now missing or empty (never read by the loop above).
+        gone = select(table.c.id).where(or_(table.c.text.is_(None), table.c.text == ""))
+        with self.store.write_transaction() as connection:
+            counts["removed"] += int(
+                connection.execute(
+                    delete(sent).where(
+                        sent.c.analyzer == model.name, sent.c.interaction_id.in_(gone)
+                    )
+                ).rowcount
+            )
+        return counts
+
+    def _score_page(
+        self,
+        model: SentimentAnalyzer,
+        rows: Sequence[Any],
+        *,
+        rescore: bool,
+        counts: dict[str, int],
+    ) -> None:
+        """Score what needs it among one page of ``(id, text, stored hash, stored version)``."""
+        from cxm.metrics.sentiment import score_text, text_hash
+
+        todo: list[tuple[int, str, str, bool]] = []  # id, text, hash, first score
+        emptied: list[int] = []
+        for iid, text, old_hash, old_version in rows:
+            if not text.strip():
+                if old_hash is not None:
+                    emptied.append(int(iid))
+                continue
+            digest = text_hash(text)
+            if old_hash is None:
+                todo.append((int(iid), text, digest, True))
+            elif rescore or old_hash != digest or old_version != model.version:
+                todo.append((int(iid), text, digest, False))
+            else:
+                counts["unchanged"] += 1
+        if not todo and not emptied:
+            return
+        scores = score_text([item[1] for item in todo], model)
+        stamp = now_us()
+        records = [
+            {
+                "interaction_id": iid,
+                "analyzer": model.name,
+                "version": model.version,
+                "text_hash": digest,
+                "compound": float(compound),
+                "pos": None if pd.isna(pos) else float(pos),
+                "neu": None if pd.isna(neu) else float(neu),
+                "neg": None if pd.isna(neg) else float(neg),
+                "label": str(label),
+                "scored_us": stamp,
+            }
+            for (iid, _text, digest, _first), compound, pos, neu, neg, label in zip(
+                todo,
+                scores["compound"],
+                scores["pos"],
+                scores["neu"],
+                scores["neg"],
+                scores["label"],
+                strict=True,
+            )
+        ]
+        table = schema.interactions
+        sent = schema.sentiment
+        with self.store.write_transaction() as connection:
+            # An interaction erased since the read is not scored back into existence.
+            present: set[int] = set()
+            for chunk in chunked([item[0] for item in todo]):
+                found = connection.execute(select(table.c.id).where(table.c.id.in_(chunk)))
+                present.update(int(iid) for (iid,) in found)
+            records = [r for r in records if r["interaction_id"] in present]
+            if records:
+                connection.execute(
+                    native_upsert(connection.dialect.name, sent, ["interaction_id", "analyzer"]),
+                    records,
+                )
+            for chunk in chunked(emptied):
+                counts["removed"] += int(
+                    connection.execute(
+                        delete(sent).where(
+                            sent.c.analyzer == model.name, sent.c.interaction_id.in_(chunk)
+                        )
+                    ).rowcount
+                )
+        for iid, _text, _digest, first in todo:
+            if iid in present:
+                counts["new" if first else "rescored"] += 1
+
+    def sentiment(
+        self,
+        analyzer: str | Iterable[str] | None = "vader",
+        *,
+        start: datetime | str | None = None,
+        end: datetime | str | None = None,
+        channel: str | Iterable[str] | None = None,
+        touchpoint: str | Iterable[str] | None = None,
+        source: str | Iterable[str] | None = None,
+        customer: str | Iterable[str] | None = None,
+        kind: str | Iterable[str] | None = None,
+    ) -> pd.DataFrame:
+        """Return the stored sentiment scores with their interactions' context.
+
+        Run :meth:`score_sentiment` first; interactions it has not scored are not listed.
+
+        Args:
+            analyzer: Analyzer name(s) whose scores to return; ``None`` returns every
+                analyzer's (one row per interaction and analyzer).
+            start: Keep interactions at or after this time.
+            end: Keep interactions before this time.
+            channel: Channel value(s) to keep.
+            touchpoint: Touchpoint name(s) to keep.
+            source: Source name(s) to keep.
+            customer: Customer id(s) to keep.
+            kind: Interaction kind(s) to keep.
+
+        Returns:
+            One row per score, oldest interaction first, columns:
+
+            - ``interaction_id`` (int64), ``customer_id`` (object),
+                ``occurred_at`` (datetime64[us, UTC]);
+            - ``source``, ``channel``, ``touchpoint``, ``stage``, ``kind`` (category);
+            - ``text`` (object): the interaction's current text;
+            - ``analyzer``, ``version`` (category): what scored it;
+            - ``compound`` (float64, -1..1), ``pos``, ``neu``, ``neg`` (float64, NaN when
+                the analyzer gives only ``compound``);
+            - ``label`` (ordered category: negative < neutral < positive, at +/-0.05);
+            - ``scored_at`` (datetime64[us, UTC]).
+
+            :func:`cxm.metrics.sentiment.sentiment_summary` aggregates it.
+        """
+        where = InteractionFilter(
+            start=start,
+            end=end,
+            channel=channel,
+            touchpoint=touchpoint,
+            source=source,
+            customer=customer,
+            kind=kind,
+        )
+        with self.store.read() as connection:
+            return sentiment_frame(connection, where, analyzer=analyzer)
+
     # -- customers ------------------------------------------------------------------------
 
     def customer(self, key: str | Identity) -> Customer:
@@ -744,34 +975,87 @@ class Workspace:
             (each in the form :func:`cxm.model.record_from_dict` reads back, feedback
             included; re-ingesting them changes nothing), ``merges`` (the audit of customers
             merged into this one), ``quarantined`` (refused payloads that name the customer,
-            with ``source``, ``stream``, ``reason``, ``raw``, ``seen_at``) and
-            ``exported_at``. Times are ISO 8601 UTC strings, money a decimal string.
+            with ``source``, ``stream``, ``reason``, ``raw``, ``seen_at``), ``sentiment``
+            (the sentiment scores of its interactions: ``source``, ``source_id``,
+            ``analyzer``, ``version``, ``compound``, ``pos``, ``neu``, ``neg``, ``label``,
+            ``scored_at``) and ``exported_at``. Times are ISO 8601 UTC strings, money a
+            decimal string.
 
         Raises:
             CustomerNotFound: If no customer holds it.
         """
         with self.store.read() as connection:
             customer_id = self.store.customer_id(connection, key, region=self.default_region)
-            return self.store.export(connection, customer_id)
+            data = self.store.export(connection, customer_id)
+            data["sentiment"] = _sentiment_export(connection, customer_id)
+        data["exported_at"] = data.pop("exported_at")  # stays the last key
+        return data
 
     def erase(self, key: str | Identity) -> dict[str, int]:
         """Delete everything held about a customer (GDPR erasure), in one transaction.
 
         Removes the customer, its identities, customer records, interactions and their
-        feedback, the merge audit rows that name it, and the quarantined payloads that name it
-        (a JSON string value equal to one of its identities or customer ids, ignoring case, or
-        normalising to one of its e-mail addresses or phone numbers).
+        feedback and sentiment scores, the merge audit rows that name it, and the quarantined
+        payloads that name it (a JSON string value equal to one of its identities or customer
+        ids, ignoring case, or normalising to one of its e-mail addresses or phone numbers).
 
         Args:
             key: A customer id or an identity, as for :meth:`profile`.
 
         Returns:
             Rows deleted per table: ``customers``, ``identities``, ``customer_records``,
-            ``interactions``, ``feedback``, ``merges``, ``quarantine``.
+            ``interactions``, ``feedback``, ``sentiment``, ``merges``, ``quarantine``.
 
         Raises:
             CustomerNotFound: If no customer holds it.
         """
         with self.store.write_transaction() as connection:
             customer_id = self.store.customer_id(connection, key, region=self.default_region)
-            return self.store.erase(connection, customer_id)
+            sent = schema.sentiment
+            theirs = select(schema.interactions.c.id).where(
+                schema.interactions.c.customer_id == customer_id
+            )
+            scores = int(
+                connection.execute(delete(sent).where(sent.c.interaction_id.in_(theirs))).rowcount
+            )
+            counts = self.store.erase(connection, customer_id)
+        counts["sentiment"] = scores
+        return counts
+
+
+def _sentiment_export(connection: Connection, customer_id: str) -> list[dict[str, Any]]:
+    """Return the sentiment scores of a customer's interactions, JSON-ready."""
+    table = schema.interactions
+    sent = schema.sentiment
+    rows = connection.execute(
+        select(
+            table.c.source,
+            table.c.source_id,
+            sent.c.analyzer,
+            sent.c.version,
+            sent.c.compound,
+            sent.c.pos,
+            sent.c.neu,
+            sent.c.neg,
+            sent.c.label,
+            sent.c.scored_us,
+        )
+        .select_from(sent.join(table, table.c.id == sent.c.interaction_id))
+        .where(table.c.customer_id == customer_id)
+        .order_by(table.c.occurred_us, table.c.id, sent.c.analyzer)
+    ).all()
+    return [
+        {
+            "source": row.source,
+            "source_id": row.source_id,
+            "analyzer": row.analyzer,
+            "version": row.version,
+            "compound": row.compound,
+            "pos": row.pos,
+            "neu": row.neu,
+            "neg": row.neg,
+            "label": row.label,
+            "scored_at": iso_from_us(row.scored_us),
+        }
+        for row in rows
+    ]

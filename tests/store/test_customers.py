@@ -230,6 +230,7 @@ def test_erase_leaves_no_row_that_names_the_customer(merged: cxm.Workspace) -> N
         "merges": 1,
         "quarantine": 1,
         "customers": 1,
+        "sentiment": 0,
     }
     # Whole tokens only: the contact id "901" also occurs by chance inside random hex values
     # such as the workspace id in settings.

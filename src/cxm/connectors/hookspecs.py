@@ -21,8 +21,9 @@ import pluggy
 
 if TYPE_CHECKING:
     from cxm.connectors.base import Connector
+    from cxm.metrics.sentiment import SentimentAnalyzer
 
-__all__ = ["cxm_register_connectors", "hookimpl", "hookspec"]
+__all__ = ["cxm_register_connectors", "cxm_register_sentiment_analyzers", "hookimpl", "hookspec"]
 
 hookspec = pluggy.HookspecMarker("cxm")
 hookimpl = pluggy.HookimplMarker("cxm")
@@ -44,5 +45,28 @@ def cxm_register_connectors(register: Callable[[type[Connector]], None]) -> None
         @hookimpl
         def cxm_register_connectors(register):
             register(HelpdeskConnector)
+        ```
+    """
+
+
+@hookspec
+def cxm_register_sentiment_analyzers(
+    register: Callable[[SentimentAnalyzer | type[SentimentAnalyzer]], None],
+) -> None:
+    """Register sentiment analyzers by calling ``register(analyzer)`` once for each.
+
+    Args:
+        register: Adds a :class:`~cxm.metrics.sentiment.SentimentAnalyzer` (an instance, or a
+            class that takes no arguments, instantiated on first use) under its ``name``. A
+            name already taken (by the built-in ``vader`` or an earlier plugin) is refused and
+            reported by :func:`cxm.metrics.sentiment.analyzer_failures`; the first one stays.
+
+    Examples:
+        ```python
+        from cxm.connectors import hookimpl
+
+        @hookimpl
+        def cxm_register_sentiment_analyzers(register):
+            register(MyTransformerAnalyzer)
         ```
     """

@@ -8,6 +8,13 @@ columns its docstring lists: every rate or mean with its ``n``, ``ci_low``/``ci_
 
 from __future__ import annotations
 
+from cxm.metrics.clv import (
+    BetaGeo,
+    GammaGamma,
+    ParetoNBD,
+    customer_lifetime_value,
+    summary_from_transactions,
+)
 from cxm.metrics.drivers import KeyDriverResult, key_drivers, relative_weights, shapley_r2
 from cxm.metrics.feedback import (
     NPSComparison,
@@ -33,26 +40,64 @@ from cxm.metrics.monitoring import (
     metric_series,
     p_chart,
 )
+from cxm.metrics.retention import (
+    CohortRetention,
+    KaplanMeier,
+    SBGFit,
+    churn_rate,
+    churned,
+    cohort_retention,
+    customer_lifetimes,
+    customer_survival,
+    fit_sbg,
+    kaplan_meier,
+)
 from cxm.metrics.rfm import RFM_SEGMENTS, rfm, rfm_segment_rules, rfm_segments
+from cxm.metrics.sentiment import (
+    SentimentAnalyzer,
+    analyzers,
+    get_analyzer,
+    label_scores,
+    score_text,
+    sentiment_summary,
+)
 
 __all__ = [
     "RFM_SEGMENTS",
     "Alert",
+    "BetaGeo",
+    "CohortRetention",
     "DeliveryFailure",
+    "GammaGamma",
+    "KaplanMeier",
     "KeyDriverResult",
     "Monitor",
     "NPSComparison",
+    "ParetoNBD",
+    "SBGFit",
+    "SentimentAnalyzer",
     "alert_severity",
+    "analyzers",
     "benjamini_hochberg",
     "ces",
     "check_monitors",
+    "churn_rate",
+    "churned",
+    "cohort_retention",
     "compare_nps",
     "csat",
+    "customer_lifetime_value",
+    "customer_lifetimes",
+    "customer_survival",
     "cusum",
     "deliver_alerts",
     "detect_change",
     "ewma_chart",
+    "fit_sbg",
+    "get_analyzer",
+    "kaplan_meier",
     "key_drivers",
+    "label_scores",
     "metric_series",
     "nps",
     "nps_interval",
@@ -62,6 +107,9 @@ __all__ = [
     "rfm",
     "rfm_segment_rules",
     "rfm_segments",
+    "score_text",
+    "sentiment_summary",
     "shapley_r2",
+    "summary_from_transactions",
     "wilson_interval",
 ]

@@ -30,10 +30,12 @@ __all__ = [
     "CUSTOMER_COLUMNS",
     "FEEDBACK_COLUMNS",
     "INTERACTION_FRAME_COLUMNS",
+    "SENTIMENT_COLUMNS",
     "InteractionFilter",
     "customers_frame",
     "feedback_frame",
     "interactions_frame",
+    "sentiment_frame",
 ]
 
 INTERACTION_FRAME_COLUMNS = (
@@ -68,6 +70,25 @@ FEEDBACK_COLUMNS = (
     "scale_max",
     "question",
     "comment",
+)
+SENTIMENT_COLUMNS = (
+    "interaction_id",
+    "customer_id",
+    "occurred_at",
+    "source",
+    "channel",
+    "touchpoint",
+    "stage",
+    "kind",
+    "text",
+    "analyzer",
+    "version",
+    "compound",
+    "pos",
+    "neu",
+    "neg",
+    "label",
+    "scored_at",
 )
 CUSTOMER_COLUMNS = (
     "customer_id",
@@ -319,6 +340,74 @@ def feedback_frame(
             "scale_max": pd.Series(raw["scale_max"], dtype="float64"),
             "question": pd.Series(raw["question"], dtype=object),
             "comment": pd.Series(raw["comment"], dtype=object),
+        }
+    )
+
+
+def sentiment_frame(
+    connection: Connection,
+    where: InteractionFilter,
+    *,
+    analyzer: str | Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Return one row per stored sentiment score matching ``where`` (``Workspace.sentiment``)."""
+    table = schema.interactions
+    sent = schema.sentiment
+    tp = schema.touchpoints
+    clauses = where.clauses()
+    analyzers = _as_list(analyzer, "analyzer")
+    if analyzers is not None:
+        clauses.append(sent.c.analyzer.in_(analyzers))
+    query = (
+        select(
+            sent.c.interaction_id,
+            table.c.customer_id,
+            table.c.occurred_us,
+            table.c.source,
+            table.c.channel,
+            table.c.touchpoint,
+            tp.c.stage,
+            table.c.kind,
+            table.c.text,
+            sent.c.analyzer,
+            sent.c.version,
+            sent.c.compound,
+            sent.c.pos,
+            sent.c.neu,
+            sent.c.neg,
+            sent.c.label,
+            sent.c.scored_us,
+        )
+        .select_from(
+            sent.join(table, table.c.id == sent.c.interaction_id).outerjoin(
+                tp, tp.c.name == table.c.touchpoint
+            )
+        )
+        .where(and_(True, *clauses))
+        .order_by(table.c.occurred_us, sent.c.interaction_id, sent.c.analyzer)
+    )
+    names, rows = _read(connection, query)
+    raw = _frame(names, rows)
+    labels = pd.CategoricalDtype(["negative", "neutral", "positive"], ordered=True)
+    return pd.DataFrame(
+        {
+            "interaction_id": pd.Series(raw["interaction_id"], dtype="int64"),
+            "customer_id": pd.Series(raw["customer_id"], dtype=object),
+            "occurred_at": _times(raw["occurred_us"]),
+            "source": _categorical(raw["source"]),
+            "channel": _categorical(raw["channel"], _CHANNELS),
+            "touchpoint": _categorical(raw["touchpoint"]),
+            "stage": _categorical(raw["stage"], _stage_dtype(raw["stage"])),
+            "kind": _categorical(raw["kind"]),
+            "text": pd.Series(raw["text"], dtype=object),
+            "analyzer": _categorical(raw["analyzer"]),
+            "version": _categorical(raw["version"]),
+            "compound": pd.Series(raw["compound"], dtype="float64"),
+            "pos": pd.Series(raw["pos"], dtype="float64"),
+            "neu": pd.Series(raw["neu"], dtype="float64"),
+            "neg": pd.Series(raw["neg"], dtype="float64"),
+            "label": _categorical(raw["label"], labels),
+            "scored_at": _times(raw["scored_us"]),
         }
     )
 

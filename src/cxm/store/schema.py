@@ -14,6 +14,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
+    Double,
     Float,
     ForeignKey,
     Index,
@@ -37,6 +38,7 @@ __all__ = [
     "merges",
     "metadata",
     "quarantine",
+    "sentiment",
     "settings",
     "sync_state",
     "touchpoints",
@@ -206,4 +208,28 @@ merges = Table(
     Index(None, "survivor_id"),
     Index(None, "merged_id"),
     comment="Audit of customer merges: who absorbed whom, and the record that linked them.",
+)
+
+sentiment = Table(
+    "sentiment",
+    metadata,
+    Column(
+        "interaction_id",
+        BigInteger,
+        ForeignKey("interactions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("analyzer", String(64), nullable=False),
+    Column("version", String(64), nullable=False),
+    # blake2b-128 of the text that was scored: a changed text no longer matches and is rescored.
+    Column("text_hash", String(32), nullable=False),
+    Column("compound", Double, nullable=False),
+    Column("pos", Double, nullable=True),
+    Column("neu", Double, nullable=True),
+    Column("neg", Double, nullable=True),
+    Column("label", String(8), nullable=False),
+    Column("scored_us", BigInteger, nullable=False),
+    PrimaryKeyConstraint("interaction_id", "analyzer"),
+    Index(None, "analyzer"),
+    comment="Sentiment of each interaction's text, one row per analyzer (an enrichment).",
 )
