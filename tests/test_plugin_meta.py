@@ -28,7 +28,7 @@ BUILTINS = sorted(info.name for info in connectors.available() if info.distribut
 
 
 def test_there_are_hooks_and_builtins() -> None:
-    assert HOOKS == ["cxm_register_connectors", "cxm_register_sentiment_analyzers"]
+    assert HOOKS == ["cxm_alert", "cxm_register_connectors", "cxm_register_sentiment_analyzers"]
     assert {"csv", "eml", "imap", "jsonl", "mbox"} <= set(BUILTINS)
 
 

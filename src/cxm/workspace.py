@@ -39,6 +39,7 @@ from cxm.store.store import Store, now_us
 from cxm.store.writer import BatchCounts, chunked
 
 if TYPE_CHECKING:
+    from cxm.metrics.monitoring import Alert, DeliveryFailure, Monitor
     from cxm.metrics.sentiment import SentimentAnalyzer
     from cxm.sync import SyncReport
 
@@ -926,6 +927,50 @@ class Workspace:
             return sentiment_frame(connection, where, analyzer=analyzer)
 
     # -- customers ------------------------------------------------------------------------
+
+    def check_alerts(
+        self,
+        monitors: Monitor | Iterable[Monitor],
+        *,
+        deliver: bool = True,
+        failures: list[DeliveryFailure] | None = None,
+        **filters: Any,
+    ) -> list[Alert]:
+        """Run monitors over the stored feedback and hand their alerts to the plugins.
+
+        Args:
+            monitors: One :class:`~cxm.metrics.monitoring.Monitor` or several.
+            deliver: Call every ``cxm_alert`` plugin hook with each alert. A plugin that
+                raises is logged and skipped; the others still get every alert.
+            failures: A list to which the failed deliveries are appended, if given.
+            **filters: Filters of :meth:`feedback` (``start``, ``end``, ``channel``,
+                ``touchpoint``, ``source``, ``kind``...). Pass ``end=`` at the start of the
+                running period so an incomplete week or month does not alert.
+
+        Returns:
+            The alerts, most severe first.
+
+        Examples:
+            ```python
+            from cxm.metrics import Monitor
+
+            weekly = [
+                Monitor("nps", method="change", by="touchpoint", freq="W"),
+                Monitor("csat", method="p_chart", freq="W"),
+            ]
+            for alert in ws.check_alerts(weekly, end="2026-11-23"):
+                print(alert)
+            ```
+        """
+        from cxm.connectors.registry import alert_receivers
+        from cxm.metrics.monitoring import check_monitors, deliver_alerts
+
+        alerts = check_monitors(self.feedback(**filters), monitors)
+        if deliver and alerts:
+            failed = deliver_alerts(alerts, alert_receivers())
+            if failures is not None:
+                failures.extend(failed)
+        return alerts
 
     def customer(self, key: str | Identity) -> Customer:
         """Return the customer an identity or customer id names.

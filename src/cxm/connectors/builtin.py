@@ -1,9 +1,9 @@
-"""The built-in connectors, registered through the same hook as any plugin."""
+"""The built-in connectors and sentiment analyzer, registered through the hooks plugins use."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cxm.connectors.hookspecs import hookimpl
 
@@ -41,3 +41,11 @@ def cxm_register_connectors(register: Callable[[type[Connector]], None]) -> None
     register(TypeformConnector)
     register(DelightedConnector)
     register(SurveyMonkeyConnector)
+
+
+@hookimpl
+def cxm_register_sentiment_analyzers(register: Callable[[Any], None]) -> None:
+    """Register the default sentiment analyzer, VADER."""
+    from cxm.metrics.sentiment import VaderAnalyzer
+
+    register(VaderAnalyzer)

@@ -21,9 +21,16 @@ import pluggy
 
 if TYPE_CHECKING:
     from cxm.connectors.base import Connector
+    from cxm.metrics.monitoring import Alert
     from cxm.metrics.sentiment import SentimentAnalyzer
 
-__all__ = ["cxm_register_connectors", "cxm_register_sentiment_analyzers", "hookimpl", "hookspec"]
+__all__ = [
+    "cxm_alert",
+    "cxm_register_connectors",
+    "cxm_register_sentiment_analyzers",
+    "hookimpl",
+    "hookspec",
+]
 
 hookspec = pluggy.HookspecMarker("cxm")
 hookimpl = pluggy.HookimplMarker("cxm")
@@ -68,5 +75,31 @@ def cxm_register_sentiment_analyzers(
         @hookimpl
         def cxm_register_sentiment_analyzers(register):
             register(MyTransformerAnalyzer)
+        ```
+    """
+
+
+@hookspec
+def cxm_alert(alert: Alert) -> None:
+    """Deliver one alert: send the mail, post to the chat channel, open the ticket.
+
+    Called by :meth:`cxm.Workspace.check_alerts` once per alert and plugin, the most severe
+    alerts first. The return value is ignored. Each implementation runs in its own guard: one
+    that raises (a mail server down) is logged on the ``cxm.metrics.monitoring`` logger and
+    reported in the returned failures, and the other plugins and alerts are still delivered.
+
+    Args:
+        alert: The :class:`~cxm.metrics.monitoring.Alert`: metric, segment, period, direction,
+            size, baseline, current, p-value, severity, rule and n; ``str(alert)`` is one line
+            a person can read, ``alert.to_dict()`` a JSON-ready mapping.
+
+    Examples:
+        ```python
+        from cxm.connectors import hookimpl
+
+        @hookimpl
+        def cxm_alert(alert):
+            if alert.severity != "info":
+                slack.post("#cx-alerts", str(alert))
         ```
     """

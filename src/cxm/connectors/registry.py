@@ -86,14 +86,32 @@ class PluginFailure:
 
 
 @attrs.frozen
+class LoadedPlugins:
+    """Every selected plugin, registered with one pluggy manager (internal to cxm).
+
+    The connector, sentiment-analyzer and alert hooks all read the same plugins, found once.
+
+    Attributes:
+        manager: The plugin manager, the built-ins registered first under ``"cxm"``.
+        distributions: Each plugin's name -> its distribution (``None`` for in-process ones).
+        failures: The plugins that could not be imported or registered.
+    """
+
+    manager: pluggy.PluginManager
+    distributions: dict[str, str | None]
+    failures: list[PluginFailure]
+
+
+@attrs.frozen
 class _Registry:
     connectors: dict[str, ConnectorInfo]
     failures: list[PluginFailure]
 
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # _registry() loads the plugins while holding it
 # Keyed by what decides which plugins load: the variable and where distributions are found.
 _cache: dict[tuple[str | None, tuple[str, ...]], _Registry] = {}
+_plugin_cache: dict[tuple[str | None, tuple[str, ...]], LoadedPlugins] = {}
 _in_process: list[tuple[str, Any]] = []
 
 
@@ -108,7 +126,27 @@ def _selection() -> set[str] | None:
     return {_canonical(part.strip()) for part in value.split(",") if part.strip()}
 
 
-def _load() -> _Registry:
+def _cache_key() -> tuple[str | None, tuple[str, ...]]:
+    return (os.environ.get(ENV_LOAD_PLUGINS), tuple(sys.path))
+
+
+def load_plugins() -> LoadedPlugins:
+    """Return the built-ins and every selected plugin, loaded once per selection (internal).
+
+    Installed plugins come from the ``cxm`` entry-point group, filtered by
+    ``CXM_LOAD_PLUGINS``; plugins added with :func:`register` follow. A plugin that fails to
+    import or register is recorded (and logged once) and skipped.
+    """
+    key = _cache_key()
+    with _lock:
+        found = _plugin_cache.get(key)
+        if found is None:
+            _plugin_cache.clear()
+            found = _plugin_cache[key] = _load_plugins()
+        return found
+
+
+def _load_plugins() -> LoadedPlugins:
     selection = _selection()
     manager = pluggy.PluginManager("cxm")
     manager.add_hookspecs(hookspecs)
@@ -138,15 +176,32 @@ def _load() -> _Registry:
             failures.append(_failure(None, name, exc))
             continue
         distributions[name] = None
+    _log(failures)
+    return LoadedPlugins(manager, distributions, failures)
 
+
+def _log(failures: list[PluginFailure]) -> None:
+    for failure in failures:
+        logger.warning(
+            "cxm plugin %s (distribution %s): %s",
+            failure.entry_point,
+            failure.distribution or "unknown",
+            failure.error,
+        )
+
+
+def builtins_first(implementations: list[Any]) -> list[Any]:
+    """Order hook implementations with the built-ins first, then plugins in load order."""
+    return sorted(implementations, key=lambda impl: impl.plugin_name != BUILTIN)
+
+
+def _load() -> _Registry:
+    plugins = load_plugins()
+    failures: list[PluginFailure] = []
     connectors: dict[str, ConnectorInfo] = {}
     # Built-ins first, so a plugin can never shadow one; then plugins in load order.
-    implementations = sorted(
-        manager.hook.cxm_register_connectors.get_hookimpls(),
-        key=lambda impl: impl.plugin_name != BUILTIN,
-    )
-    for impl in implementations:
-        distribution = distributions.get(impl.plugin_name)
+    for impl in builtins_first(plugins.manager.hook.cxm_register_connectors.get_hookimpls()):
+        distribution = plugins.distributions.get(impl.plugin_name)
         refused: list[PluginFailure] = []
         # A plugin's registrations count only if its hook finishes: one that raises half-way
         # adds nothing, rather than some of its connectors.
@@ -159,14 +214,8 @@ def _load() -> _Registry:
             continue
         connectors.update(added)
         failures.extend(refused)
-    for failure in failures:
-        logger.warning(
-            "cxm plugin %s (distribution %s): %s",
-            failure.entry_point,
-            failure.distribution or "unknown",
-            failure.error,
-        )
-    return _Registry(dict(sorted(connectors.items())), failures)
+    _log(failures)
+    return _Registry(dict(sorted(connectors.items())), [*plugins.failures, *failures])
 
 
 def _failure(distribution: str | None, entry_point: str, exc: BaseException) -> PluginFailure:
@@ -230,7 +279,7 @@ def _version_of(distribution: str | None) -> str | None:
 
 
 def _registry() -> _Registry:
-    key = (os.environ.get(ENV_LOAD_PLUGINS), tuple(sys.path))
+    key = _cache_key()
     with _lock:
         found = _cache.get(key)
         if found is None:
@@ -271,6 +320,22 @@ def get(name: str) -> type[Connector]:
     return info.connector
 
 
+def alert_receivers() -> list[tuple[str, Callable[[Any], None]]]:
+    """Return every ``cxm_alert`` implementation as ``(plugin name, deliver(alert))`` pairs.
+
+    Each is called on its own (see :func:`cxm.metrics.monitoring.deliver_alerts`), so one that
+    raises does not stop the others, which a pluggy hook call would.
+    """
+    receivers: list[tuple[str, Callable[[Any], None]]] = []
+    for impl in load_plugins().manager.hook.cxm_alert.get_hookimpls():
+
+        def deliver(alert: Any, _function: Callable[..., Any] = impl.function) -> None:
+            _function(alert=alert)
+
+        receivers.append((impl.plugin_name, deliver))
+    return receivers
+
+
 def plugin_failures() -> list[PluginFailure]:
     """Return the plugins that failed to load or register, with their distribution and error."""
     return list(_registry().failures)
@@ -290,6 +355,7 @@ def register(plugin: ModuleType | object, *, name: str | None = None) -> None:
     with _lock:
         _in_process.append((plugin_name, plugin))
         _cache.clear()
+        _plugin_cache.clear()
 
 
 def unregister(name: str) -> None:
@@ -297,3 +363,4 @@ def unregister(name: str) -> None:
     with _lock:
         _in_process[:] = [(n, p) for n, p in _in_process if n != name]
         _cache.clear()
+        _plugin_cache.clear()

@@ -1317,7 +1317,7 @@ def _check_positive_whole(instance: Monitor, attribute: attrs.Attribute[Any], va
     _whole(f"Monitor.{attribute.name}", value, 1 if attribute.name == "baseline" else 0)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen
 class Monitor:
     """One configured check of one metric: what to watch, how, and against what.
 
@@ -1352,18 +1352,21 @@ class Monitor:
         scale: The answer scale for ``csat``, ``ces``, ``rating``.
     """
 
+    # The metric may be given by position, Monitor("nps", method="change"); the rest by name.
     metric: str | Callable[[pd.DataFrame], Any] = attrs.field(
         default="nps", validator=_check_metric
     )
-    method: MonitorMethod = attrs.field(default="change", validator=_check_method)
-    by: tuple[str, ...] = attrs.field(default=(), converter=_by_tuple)
-    freq: str = "W"
-    baseline: int = attrs.field(default=8, validator=_check_positive_whole)
-    min_n: int = attrs.field(default=DEFAULT_MIN_N, validator=_check_positive_whole)
-    thresholds: Mapping[str, float] = attrs.field(factory=dict, validator=_check_thresholds)
-    options: Mapping[str, Any] = attrs.field(factory=dict, validator=_check_options)
-    name: str | None = None
-    scale: tuple[float, float] | None = None
+    method: MonitorMethod = attrs.field(default="change", validator=_check_method, kw_only=True)
+    by: tuple[str, ...] = attrs.field(default=(), converter=_by_tuple, kw_only=True)
+    freq: str = attrs.field(default="W", kw_only=True)
+    baseline: int = attrs.field(default=8, validator=_check_positive_whole, kw_only=True)
+    min_n: int = attrs.field(default=DEFAULT_MIN_N, validator=_check_positive_whole, kw_only=True)
+    thresholds: Mapping[str, float] = attrs.field(
+        factory=dict, validator=_check_thresholds, kw_only=True
+    )
+    options: Mapping[str, Any] = attrs.field(factory=dict, validator=_check_options, kw_only=True)
+    name: str | None = attrs.field(default=None, kw_only=True)
+    scale: tuple[float, float] | None = attrs.field(default=None, kw_only=True)
 
     def _threshold(self, key: str) -> float:
         return float(self.thresholds.get(key, _THRESHOLDS[key]))

@@ -23,21 +23,16 @@ import hashlib
 import importlib.metadata
 import logging
 import math
-import os
 import re
-import sys
 import threading
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
 import numpy as np
 import pandas as pd
-import pluggy
 
-from cxm.connectors import hookspecs
 from cxm.connectors import registry as _plugins
-from cxm.connectors.hookspecs import hookimpl
 from cxm.connectors.registry import PluginFailure
 from cxm.exceptions import ValidationError
 from cxm.metrics.feedback import (
@@ -155,15 +150,6 @@ class VaderAnalyzer:
         return f"VaderAnalyzer(version={self.version!r})"
 
 
-class _Builtins:
-    """The built-in analyzers, registered through the same hook as a plugin's."""
-
-    @staticmethod
-    @hookimpl
-    def cxm_register_sentiment_analyzers(register: Callable[[Any], None]) -> None:
-        register(VaderAnalyzer)
-
-
 # -- the registry ---------------------------------------------------------------------------
 
 
@@ -195,7 +181,7 @@ class _Registry:
 
 
 _lock = threading.Lock()
-_cache: dict[tuple[Any, ...], _Registry] = {}
+_current: list[tuple[_plugins.LoadedPlugins, _Registry]] = []
 
 
 def _check_identity(analyzer: Any) -> tuple[str, str]:
@@ -214,44 +200,18 @@ def _check_identity(analyzer: Any) -> tuple[str, str]:
     return name, version
 
 
-def _load() -> _Registry:
+def _load(plugins: _plugins.LoadedPlugins) -> _Registry:
     """Build the analyzer registry from the built-ins and every selected plugin.
 
-    Plugins are found and selected exactly as the connector registry finds them (the ``cxm``
-    entry points, ``CXM_LOAD_PLUGINS``, and plugins added with
-    :func:`cxm.connectors.register`), so one plugin module can add connectors and analyzers.
+    The plugins are the connector registry's (the ``cxm`` entry points, ``CXM_LOAD_PLUGINS``,
+    and plugins added with :func:`cxm.connectors.register`), so one plugin module can add
+    connectors and analyzers.
     """
-    selection = _plugins._selection()
-    manager = pluggy.PluginManager("cxm")
-    manager.add_hookspecs(hookspecs)
-    failures: list[PluginFailure] = []
-    distributions: dict[str, str | None] = {_plugins.BUILTIN: _plugins.BUILTIN}
-    manager.register(_Builtins, name=_plugins.BUILTIN)
-    for entry_point in importlib.metadata.entry_points(group=_plugins.ENTRY_POINT_GROUP):
-        distribution = entry_point.dist.name if entry_point.dist is not None else None
-        if selection is not None and not (
-            _plugins._canonical(entry_point.name) in selection
-            or (distribution is not None and _plugins._canonical(distribution) in selection)
-        ):
-            continue
-        try:
-            manager.register(entry_point.load(), name=entry_point.name)
-        except Exception as exc:  # a broken plugin must not break the others
-            failures.append(_plugins._failure(distribution, entry_point.name, exc))
-            continue
-        distributions[entry_point.name] = distribution
-    for name, plugin in list(_plugins._in_process):
-        try:
-            manager.register(plugin, name=name)
-        except ValueError as exc:
-            failures.append(_plugins._failure(None, name, exc))
-            continue
-        distributions[name] = None
-
+    failures: list[PluginFailure] = list(plugins.failures)
+    distributions = plugins.distributions
     found: dict[str, AnalyzerInfo] = {}
-    implementations = sorted(
-        manager.hook.cxm_register_sentiment_analyzers.get_hookimpls(),
-        key=lambda impl: impl.plugin_name != _plugins.BUILTIN,
+    implementations = _plugins.builtins_first(
+        plugins.manager.hook.cxm_register_sentiment_analyzers.get_hookimpls()
     )
     for impl in implementations:
         distribution = distributions.get(impl.plugin_name)
@@ -296,24 +256,19 @@ def _load() -> _Registry:
             continue
         found.update(added)
         failures.extend(refused)
-    for failure in failures:
-        logger.warning(
-            "cxm plugin %s (distribution %s): %s",
-            failure.entry_point,
-            failure.distribution or "unknown",
-            failure.error,
-        )
+    _plugins._log(failures[len(plugins.failures) :])  # import failures were logged already
     return _Registry(dict(sorted(found.items())), failures)
 
 
 def _registry() -> _Registry:
-    in_process = tuple((name, id(plugin)) for name, plugin in list(_plugins._in_process))
-    key = (os.environ.get(_plugins.ENV_LOAD_PLUGINS), tuple(sys.path), in_process)
+    # The loaded plugins are cached per selection and replaced when a plugin is added or
+    # removed in-process; the analyzers are rebuilt when they change.
+    plugins = _plugins.load_plugins()
     with _lock:
-        found = _cache.get(key)
-        if found is None:
-            _cache.clear()
-            found = _cache[key] = _load()
+        if _current and _current[0][0] is plugins:
+            return _current[0][1]
+        found = _load(plugins)
+        _current[:] = [(plugins, found)]
         return found
 
 
