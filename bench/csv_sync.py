@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import _table
 import ingest
 
 import cxm
@@ -462,17 +463,7 @@ def table(results: dict[str, Any]) -> str:
                 f"flat (<= {FLAT_RATIO:g}) {'met' if flat else 'MISSED'}",
             ]
         )
-    widths = [max(len(row[i]) for row in lines) for i in range(len(lines[0]))]
-    out = []
-    for index, row in enumerate(lines):
-        cells = [
-            cell.rjust(widths[i]) if i in (1, 2, 3) else cell.ljust(widths[i])
-            for i, cell in enumerate(row)
-        ]
-        out.append("  ".join(cells).rstrip())
-        if index == 0:
-            out.append("  ".join("-" * w for w in widths))
-    return "\n".join(head + out)
+    return "\n".join([*head, _table.render(lines[0], lines[1:], right={1, 2, 3})])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import _table
 import numpy as np
 import pandas as pd
 
@@ -158,19 +159,7 @@ def rows(result: dict[str, Any]) -> list[list[str]]:
 def table(result: dict[str, Any]) -> str:
     """Render the figures as a plain-text table, in the layout of ``bench/run.py``."""
     header = ["suite", "measurement", "seconds", "answers/s", "vs baseline", "target"]
-    body = [header, *rows(result)]
-    widths = [max(len(row[i]) for row in body) for i in range(len(header))]
-    right = {2, 3, 4}
-    lines = []
-    for index, row in enumerate(body):
-        cells = [
-            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
-            for i, cell in enumerate(row)
-        ]
-        lines.append("  ".join(cells).rstrip())
-        if index == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return _table.render(header, rows(result))
 
 
 def main(argv: list[str] | None = None) -> None:

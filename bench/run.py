@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import _table
 import clv_fit
 import csv_sync
 import http_pagination
@@ -228,18 +229,7 @@ def table(results: dict[str, Any]) -> str:
     memory = results.get("memory")
     if memory:
         rows.extend(_memory_rows(memory))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    right = {2, 3, 4}
-    lines = []
-    for index, row in enumerate(rows):
-        cells = [
-            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
-            for i, cell in enumerate(row)
-        ]
-        lines.append("  ".join(cells).rstrip())
-        if index == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(head + lines)
+    return "\n".join([*head, _table.render(rows[0], rows[1:])])
 
 
 def _connector_suites(

@@ -30,6 +30,7 @@ from cxm.connectors.http import (
     BearerAuth,
     HttpClient,
     JsonCursorPaginator,
+    KeysetWindow,
     LinkHeaderPaginator,
     NextUrlPaginator,
     OAuth2ClientCredentials,
@@ -1393,3 +1394,66 @@ def test_the_client_repr_shows_its_settings_but_no_secret() -> None:
     )
     assert shown.endswith("rate_limit=RateLimiter(per_second=2, burst=1))")
     assert not any(secret in shown for secret in ("pw-77", "qk-77", "tok-77"))
+
+
+# -- KeysetWindow -------------------------------------------------------------------------------
+
+
+def _keyset(since: int | None = None, seen: set[str] | None = None) -> KeysetWindow[int]:
+    return KeysetWindow(
+        since,
+        seen or set(),
+        time=lambda item: item.get("t") if isinstance(item, dict) else None,
+        key=lambda item: item.get("id") if isinstance(item, dict) else None,
+    )
+
+
+def _ids(items: list[Any]) -> list[Any]:
+    return [item["id"] for item in items]
+
+
+def test_keyset_window_from_the_start_reads_everything_and_moves_to_the_newest_time() -> None:
+    window = _keyset()
+    page = [{"id": "a", "t": 1}, {"id": "b", "t": 3}, {"id": "c", "t": 3}, {"id": "d", "t": 2}]
+    assert _ids(window.unread(page)) == ["a", "b", "c", "d"]
+    assert window.move(page) is True
+    assert (window.since, window.seen, window.page) == (3, {"b", "c"}, 1)
+
+
+def test_keyset_window_skips_only_the_keys_read_at_its_own_time() -> None:
+    window = _keyset(5, {"a", "b"})
+    page = [{"id": "a", "t": 5}, {"id": "c", "t": 5}, {"id": "b", "t": 6}, {"id": "a", "t": 4}]
+    # "b" at a later time is an edit, and "a" at another time is not at the boundary.
+    assert _ids(window.unread(page)) == ["c", "b", "a"]
+
+
+def test_keyset_window_that_cannot_move_pages_within_its_time() -> None:
+    window = _keyset(5, {"a"})
+    first = [{"id": "a", "t": 5}, {"id": "b", "t": 5}]
+    assert window.move(first) is True  # "b" is new at 5
+    assert (window.since, window.seen, window.page) == (5, {"a", "b"}, 2)
+    assert window.move(first) is False  # the same page again brings nothing new
+    assert window.page == 3
+    later = [{"id": "c", "t": 5}, {"id": "d", "t": 7}]
+    assert window.move(later) is True
+    assert (window.since, window.seen, window.page) == (7, {"d"}, 1)
+
+
+def test_keyset_window_passes_over_items_without_a_time_or_a_key() -> None:
+    window = _keyset(5, {"a"})
+    page = [{"id": "x"}, {"t": 9}, "junk", {"id": "a", "t": 5}]
+    assert window.unread(page) == [{"id": "x"}, {"t": 9}, "junk"]
+    assert window.move(page) is False
+    assert (window.since, window.seen, window.page) == (5, {"a"}, 2)
+    assert _keyset().move([{"id": "x"}]) is False  # nothing readable: still from the start
+
+
+def test_keyset_window_orders_datetimes_too() -> None:
+    noon = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    window: KeysetWindow[datetime] = KeysetWindow(
+        noon, {"a"}, time=lambda item: item[1], key=lambda item: item[0]
+    )
+    page = [("a", noon), ("b", noon + timedelta(seconds=1))]
+    assert window.unread(page) == [("b", noon + timedelta(seconds=1))]
+    assert window.move(page) is True
+    assert (window.since, window.seen) == (noon + timedelta(seconds=1), {"b"})

@@ -34,7 +34,8 @@ import attrs
 import httpx
 
 from cxm.connectors.base import Checkpoint, Connector, Record, Secret, Stream, secret
-from cxm.connectors.http import BasicAuth, HttpClient, RateLimiter, RetryPolicy
+from cxm.connectors.http import BasicAuth, HttpClient, KeysetWindow, RateLimiter, RetryPolicy
+from cxm.connectors.options import check_source, http_url, int_between, iso_time, parse_iso_time
 from cxm.connectors.payload import pick
 from cxm.exceptions import UpstreamError, ValidationError
 from cxm.model import CustomerRecord, Feedback, Identity, Interaction
@@ -79,16 +80,9 @@ _PERSON = "delighted:person"
 _ID: Any = (str, int)  # ids are strings in the reference; accept numbers too
 _PERSON_FORMS: Any = (dict, str, int)  # embedded with expand[]=person, else the id
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
-_SOURCE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 
 # -- settings -----------------------------------------------------------------------------------
-
-
-def _base_url(value: Any) -> str:
-    if not isinstance(value, str) or not value.startswith(("https://", "http://")):
-        raise ValidationError("base_url", value, "must be an http(s) URL")
-    return value.rstrip("/")
 
 
 def _start(value: Any) -> str | None:
@@ -96,24 +90,12 @@ def _start(value: Any) -> str | None:
         return None
     if not isinstance(value, str):
         raise ValidationError("start", value, "must be an ISO 8601 time ('2025-01-01T00:00Z')")
-    _unix(value, "start")
-    return value
+    return iso_time(value)
 
 
 def _unix(value: str, field: str) -> int:
     """Whole seconds since the epoch of an ISO time (Delighted's time form)."""
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValidationError(field, value, "must be an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        raise ValidationError(field, value, "must carry a time zone (e.g. 'Z')")
-    return int(moment.timestamp())
-
-
-def _check_source(instance: Any, attribute: Any, value: Any) -> None:
-    if not isinstance(value, str) or not _SOURCE.fullmatch(value):
-        raise ValidationError("source", value, "must be lower-case letters, digits, '.', '_', '-'")
+    return int(parse_iso_time(value, field).timestamp())
 
 
 def _check_name(instance: Any, attribute: Any, value: Any) -> None:
@@ -154,65 +136,20 @@ class DelightedConfig:
 
     api_key: Secret = attrs.field(converter=secret, repr=False)
     project: str | None = attrs.field(default=None, validator=_check_name)
-    source: str = attrs.field(default=NAME, validator=_check_source)
-    base_url: str = attrs.field(default=DEFAULT_BASE_URL, converter=_base_url)
+    source: str = attrs.field(default=NAME, validator=check_source)
+    base_url: str = attrs.field(default=DEFAULT_BASE_URL, converter=http_url)
     start: str | None = attrs.field(default=None, converter=_start)
     trend: str | None = attrs.field(default=None, validator=_check_name)
-    per_page: int = attrs.field(default=MAX_PER_PAGE)
+    per_page: int = attrs.field(default=MAX_PER_PAGE, validator=int_between(1, MAX_PER_PAGE))
     touchpoint: str | None = attrs.field(default=None, validator=_check_touchpoint)
     rate_limit: float | RateLimiter | None = None
     transport: httpx.BaseTransport | None = attrs.field(default=None, repr=False)
     retry: RetryPolicy | None = None
 
-    @per_page.validator
-    def _per_page(self, attribute: Any, value: Any) -> None:
-        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_PER_PAGE:
-            raise ValidationError(
-                "per_page", value, f"must be an integer between 1 and {MAX_PER_PAGE}"
-            )
 
-
-@attrs.define
-class _Window:
+def _window(since: int | None, seen: set[str]) -> KeysetWindow[int]:
     """Where the keyset paging stands: the second asked from, the ids read at it, the page."""
-
-    since: int | None
-    seen: set[str]
-    page: int = 1
-
-    def unread(self, responses: list[Any]) -> list[Any]:
-        """The responses of a page, less those already read at the boundary second."""
-        return [
-            response
-            for response in responses
-            if not (
-                self.since is not None
-                and _changed_at(response) == self.since
-                and _key(response) in self.seen
-            )
-        ]
-
-    def move(self, responses: list[Any]) -> None:
-        """Move past a page: to its newest second (page 1), or to the next page of this one."""
-        newest = self.since
-        at_newest: set[str] = set()
-        for response in responses:
-            changed, key = _changed_at(response), _key(response)
-            if changed is None or key is None:
-                continue  # parse quarantines it; the window does not move for it
-            if newest is None or changed > newest:
-                newest, at_newest = changed, {key}
-            elif changed == newest:
-                at_newest.add(key)
-        if newest is not None and newest != self.since:
-            self.since, self.seen, self.page = newest, at_newest, 1
-        else:
-            self.seen |= at_newest
-            self.page += 1
-
-    def cursor(self) -> dict[str, Any]:
-        """The checkpoint's cursor."""
-        return {"updated_since": self.since, "seen": sorted(self.seen)}
+    return KeysetWindow(since, seen, time=_changed_at, key=_key)
 
 
 # -- the connector ------------------------------------------------------------------------------
@@ -286,10 +223,10 @@ class DelightedConnector(Connector):
         of that second instead.
         """
         if isinstance(cursor, Mapping) and isinstance(cursor.get("updated_since"), int):
-            window = _Window(cursor["updated_since"], {str(i) for i in cursor.get("seen") or []})
+            window = _window(cursor["updated_since"], {str(i) for i in cursor.get("seen") or []})
         else:
             start = self.config.start
-            window = _Window(_unix(start, "start") if start else None, set())
+            window = _window(_unix(start, "start") if start else None, set())
         size = self.config.per_page
         with self._client() as client:
             while True:
@@ -316,7 +253,7 @@ class DelightedConnector(Connector):
                 yield from window.unread(body)
                 window.move(body)
                 if window.since is not None:
-                    yield Checkpoint(window.cursor())
+                    yield Checkpoint({"updated_since": window.since, "seen": sorted(window.seen)})
                 if len(body) < size:
                     return
 

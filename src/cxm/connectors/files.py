@@ -38,6 +38,7 @@ from cxm.connectors.mapping import (
     check_timezone,
     describe_missing,
 )
+from cxm.connectors.options import SOURCE_PATTERN
 from cxm.exceptions import ConnectorError, ValidationError
 
 __all__ = ["CsvConfig", "CsvConnector", "JsonlConfig", "JsonlConnector", "default_source"]
@@ -45,7 +46,6 @@ __all__ = ["CsvConfig", "CsvConnector", "JsonlConfig", "JsonlConnector", "defaul
 STREAM = "rows"
 _BOM = codecs.BOM_UTF8
 _UTF8 = ("utf-8", "utf-8-sig")
-_SOURCE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _NOT_SOURCE = re.compile(r"[^a-z0-9_.-]+")
 _MAX_STATE_KEY = 128
 # A quarantined row keeps at most this much of its text: a runaway quoted field can swallow
@@ -77,7 +77,7 @@ def _mapping(value: Any) -> FieldMapping:
 def _source(value: Any) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not _SOURCE.fullmatch(value):
+    if not isinstance(value, str) or not SOURCE_PATTERN.fullmatch(value):
         raise ValidationError(
             "source", value, "must be a lower-case name of letters, digits, '_', '.' or '-'"
         )

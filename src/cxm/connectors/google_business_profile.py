@@ -25,6 +25,7 @@ import httpx
 
 from cxm.connectors.base import Checkpoint, Connector, Secret, Stream, secret
 from cxm.connectors.http import HttpClient, JsonCursorPaginator, OAuth2RefreshToken, RetryPolicy
+from cxm.connectors.options import check_source, http_url, id_list, int_between
 from cxm.connectors.payload import pick
 from cxm.exceptions import ValidationError
 from cxm.model import Feedback, Interaction
@@ -48,37 +49,21 @@ STAR_RATINGS = {"ONE": 1, "TWO": 2, "THREE": 3, "FOUR": 4, "FIVE": 5}
 """The API's ``starRating`` enum and the 1-5 score each stands for."""
 
 _LOCATION = re.compile(r"^accounts/[^/\s]+/locations/[^/\s]+$")
-_SOURCE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 
-def _http_url(value: Any) -> str:
-    if not isinstance(value, str) or not value.startswith(("https://", "http://")):
-        raise ValidationError("base_url", value, "must be an http(s) URL")
-    return value.rstrip("/")
+def _token_url(value: Any) -> str:
+    return http_url(value, "token_url")
 
 
 def _locations(value: Any) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, (list, tuple)) or not value:
-        raise ValidationError(
-            "locations", value, "must be a non-empty list of 'accounts/<id>/locations/<id>'"
-        )
-    out: list[str] = []
-    for item in value:
-        if not isinstance(item, str) or not _LOCATION.fullmatch(item.strip().strip("/")):
-            raise ValidationError(
-                "locations", item, "each must be a location name 'accounts/<id>/locations/<id>'"
-            )
-        name = item.strip().strip("/")
-        if name not in out:
-            out.append(name)
-    return tuple(out)
-
-
-def _check_source(instance: Any, attribute: Any, value: Any) -> None:
-    if not isinstance(value, str) or not _SOURCE.fullmatch(value):
-        raise ValidationError("source", value, "must be lower-case letters, digits, '.', '_', '-'")
+    return id_list(
+        value,
+        "locations",
+        _LOCATION,
+        expected="'accounts/<id>/locations/<id>'",
+        each="a location name 'accounts/<id>/locations/<id>'",
+        trim="/",
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -105,17 +90,12 @@ class GoogleBusinessProfileConfig:
     client_secret: Secret = attrs.field(converter=secret, repr=False)
     refresh_token: Secret = attrs.field(converter=secret, repr=False)
     locations: tuple[str, ...] = attrs.field(converter=_locations)
-    base_url: str = attrs.field(default=DEFAULT_BASE_URL, converter=_http_url)
-    token_url: str = attrs.field(default=GOOGLE_TOKEN_URL, converter=_http_url)
-    page_size: int = attrs.field(default=50)
-    source: str = attrs.field(default=NAME, validator=_check_source)
+    base_url: str = attrs.field(default=DEFAULT_BASE_URL, converter=http_url)
+    token_url: str = attrs.field(default=GOOGLE_TOKEN_URL, converter=_token_url)
+    page_size: int = attrs.field(default=50, validator=int_between(1, 50))
+    source: str = attrs.field(default=NAME, validator=check_source)
     transport: httpx.BaseTransport | None = attrs.field(default=None, repr=False)
     retry: RetryPolicy | None = None
-
-    @page_size.validator
-    def _page_size(self, attribute: Any, value: int) -> None:
-        if not 1 <= value <= 50:
-            raise ValidationError("page_size", value, "must be between 1 and 50")
 
 
 class GoogleBusinessProfileConnector(Connector):

@@ -31,6 +31,7 @@ from cxm.connectors.http import (
     RetryPolicy,
 )
 from cxm.connectors.mail import html_to_text
+from cxm.connectors.options import http_url, int_between, iso_time, parse_iso_time
 from cxm.connectors.payload import pick
 from cxm.exceptions import UpstreamError, ValidationError
 from cxm.model import CustomerRecord, Direction, Feedback, Identity, Interaction
@@ -169,28 +170,9 @@ _CALL_DIRECTIONS = {"INBOUND": Direction.INBOUND, "OUTBOUND": Direction.OUTBOUND
 _SURVEY_METRICS = {"NPS": "nps", "CSAT": "csat", "CES": "ces"}
 
 
-def _base_url(value: Any) -> str:
-    if not isinstance(value, str) or not value.startswith(("https://", "http://")):
-        raise ValidationError("base_url", value, "must be an http(s) URL")
-    return value.rstrip("/")
-
-
-def _start(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValidationError("start", value, "must be an ISO 8601 time")
-    _millis(value, "start")
-    return value
-
-
 def _millis(value: str, field: str) -> int:
     """Milliseconds since the epoch of an ISO time (HubSpot's datetime property form)."""
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValidationError(field, value, "must be an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        raise ValidationError(field, value, "must carry a time zone (e.g. 'Z')")
-    return int(moment.timestamp() * 1000)
+    return int(parse_iso_time(value, field).timestamp() * 1000)
 
 
 def _iso(millis: int) -> str:
@@ -224,20 +206,15 @@ class HubSpotConfig:
     token: Secret = attrs.field(converter=secret)
     portal_id: str | None = None
     source: str = "hubspot"
-    base_url: str = attrs.field(default=DEFAULT_BASE_URL, converter=_base_url)
-    start: str = attrs.field(default=_EPOCH, converter=_start)
-    page_size: int = attrs.field(default=100)
+    base_url: str = attrs.field(default=DEFAULT_BASE_URL, converter=http_url)
+    start: str = attrs.field(default=_EPOCH, converter=iso_time)
+    page_size: int = attrs.field(default=100, validator=int_between(1, 200))
     streams: tuple[str, ...] = attrs.field(
         default=tuple(spec.stream for spec in OBJECT_TYPES), converter=tuple
     )
     rate_limit: float | RateLimiter = 4.0
     transport: httpx.BaseTransport | None = attrs.field(default=None, repr=False)
     retry: RetryPolicy | None = None
-
-    @page_size.validator
-    def _page_size(self, attribute: Any, value: Any) -> None:
-        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 200:
-            raise ValidationError("page_size", value, "must be an integer between 1 and 200")
 
     @streams.validator
     def _streams(self, attribute: Any, value: tuple[str, ...]) -> None:

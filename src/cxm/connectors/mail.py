@@ -31,6 +31,7 @@ from typing import Any, cast
 import attrs
 
 from cxm.connectors.base import Checkpoint, Connector, Rejected, Stream
+from cxm.connectors.options import SOURCE_PATTERN
 from cxm.exceptions import ConnectorError, ValidationError
 from cxm.model import Channel, Direction, Identity, Interaction
 
@@ -52,7 +53,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_SOURCE = "email"
 #: How much of a message a quarantined item keeps (the rest is usually attachments).
 _REJECTED_EXCERPT_BYTES = 64 * 1024
-_SOURCE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _MAX_SOURCE_ID = 255
 _MAX_STATE_KEY = 128
 
@@ -102,7 +102,7 @@ _PARSE_ERRORS = (
 
 
 def _source(value: Any) -> str:
-    if not isinstance(value, str) or not _SOURCE.fullmatch(value):
+    if not isinstance(value, str) or not SOURCE_PATTERN.fullmatch(value):
         raise ValidationError(
             "source", value, "must be a lower-case name of letters, digits, '_', '.' or '-'"
         )

@@ -42,6 +42,7 @@ from cxm.connectors.http import (
     OAuth2RefreshToken,
     RetryPolicy,
 )
+from cxm.connectors.options import check_source, http_url
 from cxm.connectors.payload import pick
 from cxm.exceptions import AuthError, RateLimitedError, ValidationError
 from cxm.model import CustomerRecord, Direction, Identity, Interaction, check_aware_utc
@@ -58,7 +59,6 @@ DEFAULT_API_VERSION = "v60.0"
 LIMIT_ERROR_CODE = "REQUEST_LIMIT_EXCEEDED"
 """The ``errorCode`` of Salesforce's 403 for an exhausted API allowance: a RateLimitedError."""
 _VERSION = re.compile(r"^v\d{2,3}\.0$")
-_SOURCE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _REGION = re.compile(r"^[A-Z]{2}$")
 _NAME = "salesforce"
 
@@ -136,14 +136,12 @@ _TASK_CHANNELS = {
 }
 
 
-def _url(value: Any) -> str:
-    if not isinstance(value, str) or not value.startswith(("https://", "http://")):
-        raise ValidationError("instance_url", value, "must be an http(s) URL")
-    return value.rstrip("/")
+def _instance_url(value: Any) -> str:
+    return http_url(value, "instance_url")
 
 
-def _optional_url(value: Any) -> str | None:
-    return None if value is None else _url(value)
+def _token_url(value: Any) -> str | None:
+    return None if value is None else http_url(value, "token_url")
 
 
 def _api_version(value: Any) -> str:
@@ -152,11 +150,6 @@ def _api_version(value: Any) -> str:
     if not isinstance(value, str) or not _VERSION.fullmatch(value):
         raise ValidationError("api_version", value, "must look like 'v60.0'")
     return value
-
-
-def _check_source(instance: Any, attribute: Any, value: Any) -> None:
-    if not isinstance(value, str) or not _SOURCE.fullmatch(value):
-        raise ValidationError("source", value, "must be lower-case letters, digits, '.', '_', '-'")
 
 
 def _check_region(instance: Any, attribute: Any, value: Any) -> None:
@@ -230,15 +223,15 @@ class SalesforceConfig:
         retry: How failed requests are retried.
     """
 
-    instance_url: str = attrs.field(converter=_url)
+    instance_url: str = attrs.field(converter=_instance_url)
     client_id: str = attrs.field()
     client_secret: Secret = attrs.field(converter=secret, repr=False)
     refresh_token: Secret | None = attrs.field(default=None, converter=optional_secret, repr=False)
-    token_url: str | None = attrs.field(default=None, converter=_optional_url)
+    token_url: str | None = attrs.field(default=None, converter=_token_url)
     api_version: str = attrs.field(default=DEFAULT_API_VERSION, converter=_api_version)
     start: str = attrs.field(default="1970-01-01T00:00:00Z", converter=_start)
     phone_region: str | None = attrs.field(default=None, validator=_check_region)
-    source: str = attrs.field(default=_NAME, validator=_check_source)
+    source: str = attrs.field(default=_NAME, validator=check_source)
     transport: httpx.BaseTransport | None = attrs.field(default=None, repr=False)
     retry: RetryPolicy | None = None
 

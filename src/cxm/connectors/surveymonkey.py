@@ -33,6 +33,14 @@ import httpx
 
 from cxm.connectors.base import Checkpoint, Connector, Secret, Stream, secret
 from cxm.connectors.http import BearerAuth, HttpClient, RateLimiter, RetryPolicy
+from cxm.connectors.options import (
+    check_rate_limit,
+    check_source,
+    http_url,
+    id_list,
+    int_between,
+    iso_time,
+)
 from cxm.connectors.payload import pick
 from cxm.exceptions import UpstreamError, ValidationError
 from cxm.model import Feedback, Identity, Interaction
@@ -56,7 +64,6 @@ STATUSES = ("completed", "partial", "overquota", "disqualified")
 
 _ID: Any = (str, int)  # ids are documented as strings; some answers carry them as numbers
 _SURVEY_ID = re.compile(r"^[0-9]{1,20}$")
-_SOURCE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _KIND = re.compile(r"^(email|phone|[a-z0-9][a-z0-9_.-]{0,30}:[a-z0-9][a-z0-9_.-]{0,30})$")
 _SCORED_FAMILIES = ("single_choice", "multiple_choice", "matrix", "open_ended")
 # Answers to these families are contact details or dates, not opinions: they feed identities
@@ -83,25 +90,15 @@ class QuestionMapping:
     scale: tuple[float, float] | None = None
 
 
-def _http_url(value: Any) -> str:
-    if not isinstance(value, str) or not value.startswith(("https://", "http://")):
-        raise ValidationError("base_url", value, "must be an http(s) URL")
-    return value.rstrip("/")
-
-
 def _surveys(value: Any) -> tuple[str, ...]:
-    if isinstance(value, (str, int)) and not isinstance(value, bool):
-        value = [value]
-    if not isinstance(value, (list, tuple)) or not value:
-        raise ValidationError("surveys", value, "must be a non-empty list of survey ids")
-    out: list[str] = []
-    for item in value:
-        survey = str(item).strip() if isinstance(item, (str, int)) else None
-        if isinstance(item, bool) or survey is None or not _SURVEY_ID.fullmatch(survey):
-            raise ValidationError("surveys", item, "each must be a numeric survey id")
-        if survey not in out:
-            out.append(survey)
-    return tuple(out)
+    return id_list(
+        value,
+        "surveys",
+        _SURVEY_ID,
+        expected="survey ids",
+        each="a numeric survey id",
+        numbers=True,
+    )
 
 
 def _scale(value: Any, field: str) -> tuple[float, float]:
@@ -189,23 +186,9 @@ def _identity_variables(value: Any) -> dict[str, str]:
     return out
 
 
-def _start(value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValidationError("start", value, "must be an ISO 8601 time")
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValidationError("start", value, "must be an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        raise ValidationError("start", value, "must carry a time zone (e.g. 'Z')")
-    return value
-
-
-def _check_source(instance: Any, attribute: Any, value: Any) -> None:
-    if not isinstance(value, str) or not _SOURCE.fullmatch(value):
-        raise ValidationError("source", value, "must be lower-case letters, digits, '.', '_', '-'")
+def _rate_limit(instance: Any, attribute: Any, value: Any) -> None:
+    if value is not None:  # None: no pacing
+        check_rate_limit(instance, attribute, value)
 
 
 @attrs.frozen(kw_only=True)
@@ -246,12 +229,12 @@ class SurveyMonkeyConfig:
         factory=dict, converter=_identity_variables, hash=False
     )
     status: str | None = attrs.field(default="completed")
-    start: str | None = attrs.field(default=None, converter=_start)
+    start: str | None = attrs.field(default=None, converter=attrs.converters.optional(iso_time))
     account: str | None = None
-    source: str = attrs.field(default=NAME, validator=_check_source)
-    base_url: str = attrs.field(default=DEFAULT_BASE_URL, converter=_http_url)
-    per_page: int = attrs.field(default=100)
-    rate_limit: float | RateLimiter | None = attrs.field(default=2.0)
+    source: str = attrs.field(default=NAME, validator=check_source)
+    base_url: str = attrs.field(default=DEFAULT_BASE_URL, converter=http_url)
+    per_page: int = attrs.field(default=100, validator=int_between(1, 100))
+    rate_limit: float | RateLimiter | None = attrs.field(default=2.0, validator=_rate_limit)
     transport: httpx.BaseTransport | None = attrs.field(default=None, repr=False)
     retry: RetryPolicy | None = None
 
@@ -265,18 +248,6 @@ class SurveyMonkeyConfig:
     def _status(self, attribute: Any, value: Any) -> None:
         if value is not None and value not in STATUSES:
             raise ValidationError("status", value, f"must be one of {', '.join(STATUSES)}")
-
-    @per_page.validator
-    def _per_page(self, attribute: Any, value: Any) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
-            raise ValidationError("per_page", value, "must be an integer between 1 and 100")
-
-    @rate_limit.validator
-    def _rate_limit(self, attribute: Any, value: Any) -> None:
-        if isinstance(value, bool) or (
-            isinstance(value, (int, float)) and not (value > 0 and math.isfinite(value))
-        ):
-            raise ValidationError("rate_limit", value, "must be a number of requests above 0")
 
 
 # -- the survey's design ------------------------------------------------------------------------

@@ -49,6 +49,7 @@ from cxm.connectors.http import (
     RateLimiter,
     RetryPolicy,
 )
+from cxm.connectors.options import check_rate_limit, check_source, http_url, int_between
 from cxm.connectors.payload import MISSING, pick
 from cxm.exceptions import ValidationError
 from cxm.model import Feedback, Identity, Interaction
@@ -73,22 +74,11 @@ TOUCHPOINT = "Trustpilot"
 MAX_PAGE_SIZE = 100
 """The largest ``perPage`` the reviews endpoints accept."""
 
-_SOURCE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _UNIT = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 
-def _url(field: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.startswith(("https://", "http://")):
-        raise ValidationError(field, value, "must be an http(s) URL")
-    return value.rstrip("/")
-
-
-def _base_url(value: Any) -> str:
-    return _url("base_url", value)
-
-
 def _token_url(value: Any) -> str | None:
-    return None if value is None else _url("token_url", value)
+    return None if value is None else http_url(value, "token_url")
 
 
 def _business_unit_id(value: Any) -> str:
@@ -111,32 +101,6 @@ def _start(value: Any) -> str | None:
     except ValueError:
         raise ValidationError("start", value, "must be an ISO 8601 time") from None
     return value
-
-
-def _check_source(instance: Any, attribute: Any, value: Any) -> None:
-    if not isinstance(value, str) or not _SOURCE.fullmatch(value):
-        raise ValidationError("source", value, "must be lower-case letters, digits, '.', '_', '-'")
-
-
-def _whole(field: str, low: int, high: int | None = None) -> Any:
-    def check(instance: Any, attribute: Any, value: Any) -> None:
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int)
-            or value < low
-            or (high is not None and value > high)
-        ):
-            bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-            raise ValidationError(field, value, f"must be an integer {bounds}")
-
-    return check
-
-
-def _rate_limit(instance: Any, attribute: Any, value: Any) -> None:
-    if isinstance(value, RateLimiter):
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValidationError("rate_limit", value, "must be requests per second above 0")
 
 
 def _parse_time(value: str) -> datetime:
@@ -199,14 +163,12 @@ class TrustpilotConfig:
     client_secret: Secret | None = attrs.field(default=None, converter=optional_secret, repr=False)
     refresh_token: Secret | None = attrs.field(default=None, converter=optional_secret, repr=False)
     token_url: str | None = attrs.field(default=None, converter=_token_url)
-    base_url: str = attrs.field(default=DEFAULT_BASE_URL, converter=_base_url)
-    source: str = attrs.field(default=NAME, validator=_check_source)
+    base_url: str = attrs.field(default=DEFAULT_BASE_URL, converter=http_url)
+    source: str = attrs.field(default=NAME, validator=check_source)
     start: str | None = attrs.field(default=None, converter=_start)
-    lookback_days: int = attrs.field(default=7, validator=_whole("lookback_days", 0, 3650))
-    page_size: int = attrs.field(
-        default=MAX_PAGE_SIZE, validator=_whole("page_size", 1, MAX_PAGE_SIZE)
-    )
-    rate_limit: float | RateLimiter = attrs.field(default=2.5, validator=_rate_limit)
+    lookback_days: int = attrs.field(default=7, validator=int_between(0, 3650))
+    page_size: int = attrs.field(default=MAX_PAGE_SIZE, validator=int_between(1, MAX_PAGE_SIZE))
+    rate_limit: float | RateLimiter = attrs.field(default=2.5, validator=check_rate_limit)
     transport: httpx.BaseTransport | None = attrs.field(default=None, repr=False)
     retry: RetryPolicy | None = attrs.field(default=None, repr=False)
 

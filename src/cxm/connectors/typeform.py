@@ -47,7 +47,8 @@ import attrs
 import httpx
 
 from cxm.connectors.base import Checkpoint, Connector, Secret, Stream, secret
-from cxm.connectors.http import BearerAuth, HttpClient, RateLimiter, RetryPolicy
+from cxm.connectors.http import BearerAuth, HttpClient, KeysetWindow, RateLimiter, RetryPolicy
+from cxm.connectors.options import check_rate_limit, check_source, http_url, int_between
 from cxm.connectors.payload import pick
 from cxm.exceptions import UpstreamError, ValidationError
 from cxm.model import DEFAULT_SCALES, Feedback, Identity, Interaction, Metric
@@ -72,7 +73,6 @@ DEFAULT_OVERLAP = timedelta(minutes=10)
 """How far before the last mark an incremental sync asks again, for responses stored late."""
 
 _FORM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_SOURCE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _IDENTITY_KIND = re.compile(r"^(email|phone|[a-z0-9][a-z0-9_.-]{0,30}:[a-z0-9][a-z0-9_.-]{0,30})$")
 _FREE_TEXT = frozenset({"short_text", "long_text"})
 _FORM_KEYS = ("feedback", "hidden", "email_answers", "comment", "touchpoint")
@@ -284,12 +284,6 @@ def _forms(value: Any) -> tuple[FormSettings, ...]:
     return tuple(found.values())
 
 
-def _http_url(value: Any) -> str:
-    if not isinstance(value, str) or not value.startswith(("https://", "http://")):
-        raise ValidationError("base_url", value, "must be an http(s) URL")
-    return value.rstrip("/")
-
-
 def _start(value: Any) -> datetime | None:
     if value is None:
         return None
@@ -313,11 +307,6 @@ def _overlap(value: Any) -> timedelta:
             "overlap", value, "must be seconds (or a timedelta) between 0 and 7 days"
         )
     return value
-
-
-def _check_source(instance: Any, attribute: Any, value: Any) -> None:
-    if not isinstance(value, str) or not _SOURCE.fullmatch(value):
-        raise ValidationError("source", value, "must be lower-case letters, digits, '.', '_', '-'")
 
 
 @attrs.frozen(kw_only=True)
@@ -350,26 +339,14 @@ class TypeformConfig:
     token: Secret = attrs.field(converter=secret, repr=False)
     forms: tuple[FormSettings, ...] = attrs.field(converter=_forms)
     account_id: str | None = None
-    source: str = attrs.field(default=NAME, validator=_check_source)
-    base_url: str = attrs.field(default=DEFAULT_BASE_URL, converter=_http_url)
+    source: str = attrs.field(default=NAME, validator=check_source)
+    base_url: str = attrs.field(default=DEFAULT_BASE_URL, converter=http_url)
     start: datetime | None = attrs.field(default=None, converter=_start)
     overlap: timedelta = attrs.field(default=DEFAULT_OVERLAP, converter=_overlap)
-    page_size: int = attrs.field(default=MAX_PAGE_SIZE)
-    rate_limit: float | RateLimiter = attrs.field(default=2.0)
+    page_size: int = attrs.field(default=MAX_PAGE_SIZE, validator=int_between(1, MAX_PAGE_SIZE))
+    rate_limit: float | RateLimiter = attrs.field(default=2.0, validator=check_rate_limit)
     transport: httpx.BaseTransport | None = attrs.field(default=None, repr=False)
     retry: RetryPolicy | None = None
-
-    @page_size.validator
-    def _page_size(self, attribute: Any, value: Any) -> None:
-        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 1000:
-            raise ValidationError("page_size", value, "must be an integer between 1 and 1000")
-
-    @rate_limit.validator
-    def _rate_limit(self, attribute: Any, value: Any) -> None:
-        if isinstance(value, RateLimiter):
-            return
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
-            raise ValidationError("rate_limit", value, "must be requests per second above 0")
 
 
 # -- the connector ------------------------------------------------------------------------------
@@ -437,7 +414,7 @@ class TypeformConnector(Connector):
 
     # -- reading ----------------------------------------------------------------------------
 
-    def _window(self, entry: Any) -> _Window:
+    def _start_window(self, entry: Any) -> KeysetWindow[datetime]:
         """Where a form's pass starts, from its entry in the cursor.
 
         A form paged by a pass that was cut off (``"paging": true``) continues exactly where
@@ -456,15 +433,15 @@ class TypeformConnector(Connector):
             paging = entry.get("paging") is True
         start = self.config.start
         if mark is None:
-            return _Window(None if start is None else _second(start), set())
+            return _window(None if start is None else _second(start), set())
         if paging:
-            return _Window(mark, seen)
+            return _window(mark, seen)
         since = mark - self.config.overlap
         if start is not None:
             since = max(since, start)
         since = _second(since)
         # With no overlap the pass starts at the mark itself, whose tokens are known read.
-        return _Window(since, seen if since == mark else set())
+        return _window(since, seen if since == mark else set())
 
     def read_responses(self, cursor: Any) -> Iterator[Any]:
         """Yield each form's responses submitted since its mark, checkpointing every page.
@@ -489,7 +466,7 @@ class TypeformConnector(Connector):
         last = self.config.forms[-1].form_id
         with self._client() as client:
             for form in self.config.forms:
-                window = self._window(forms.get(form.form_id))
+                window = self._start_window(forms.get(form.form_id))
                 while True:
                     # Only documented parameters, combinable with each other: no after/before,
                     # which Typeform refuses together with sort.
@@ -509,7 +486,7 @@ class TypeformConnector(Connector):
                         yield {"form_id": form.form_id, "response": item}
                     asked_from = window.since
                     moved = window.move(items)
-                    entry = window.entry()
+                    entry = _entry(window)
                     if entry is not None:
                         forms[form.form_id] = entry
                         paged.add(form.form_id)
@@ -707,55 +684,16 @@ def _variables(items: list[Any]) -> dict[str, Any] | None:
     return out or None
 
 
-@attrs.define
-class _Window:
+def _window(since: datetime | None, seen: set[str]) -> KeysetWindow[datetime]:
     """Where the keyset paging of one form stands: the second asked from, the tokens read at it."""
+    return KeysetWindow(since, seen, time=_submitted, key=_token)
 
-    since: datetime | None
-    seen: set[str]
 
-    def unread(self, items: list[Any]) -> list[Any]:
-        """The responses of a page, less those already read in the boundary second."""
-        return [
-            item
-            for item in items
-            if not (
-                self.since is not None
-                and _submitted(item) == self.since
-                and _token(item) in self.seen
-            )
-        ]
-
-    def move(self, items: list[Any]) -> bool:
-        """Move past a page: to its newest second, with the tokens read in it.
-
-        Returns:
-            Whether the page brought anything new: a later second, or tokens not read yet in
-            the boundary second. A response without a readable ``submitted_at`` or ``token``
-            does not move the window (parse quarantines it).
-        """
-        newest = self.since
-        at_newest: set[str] = set()
-        for item in items:
-            submitted, token = _submitted(item), _token(item)
-            if submitted is None or token is None:
-                continue
-            if newest is None or submitted > newest:
-                newest, at_newest = submitted, {token}
-            elif submitted == newest:
-                at_newest.add(token)
-        if newest != self.since:
-            self.since, self.seen = newest, at_newest
-            return True
-        grown = not at_newest <= self.seen
-        self.seen |= at_newest
-        return grown
-
-    def entry(self) -> dict[str, Any] | None:
-        """The form's entry in the cursor, once the window has a second."""
-        if self.since is None:
-            return None
-        return {"mark": _format_time(self.since), "seen": sorted(self.seen)}
+def _entry(window: KeysetWindow[datetime]) -> dict[str, Any] | None:
+    """The form's entry in the cursor, once the window has a second."""
+    if window.since is None:
+        return None
+    return {"mark": _format_time(window.since), "seen": sorted(window.seen)}
 
 
 def _cursor(forms: Mapping[str, Any], paged: set[str], *, final: bool) -> dict[str, Any]:

@@ -38,6 +38,7 @@ import httpx
 
 from cxm.connectors.base import Checkpoint, Connector, Secret, Stream, secret
 from cxm.connectors.http import BearerAuth, HttpClient, RetryPolicy
+from cxm.connectors.options import check_source, http_url, id_list, int_between
 from cxm.connectors.payload import pick
 from cxm.exceptions import RateLimitedError, UpstreamError, ValidationError
 from cxm.model import Feedback, Identity, Interaction
@@ -68,34 +69,19 @@ MAX_PAGE_SIZE = 50
 MAX_OFFSET = 1000
 """The largest ``offset`` Yelp accepts; paging stops there."""
 
-_SOURCE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+_BUSINESS_ID = re.compile(r"[^/?#\s]+")
 _LOCALE = re.compile(r"^[a-z]{2,3}_[A-Z]{2}$")
 _SORTS = ("newest", "yelp_sort")
 
 
-def _base_url(value: Any) -> str:
-    if not isinstance(value, str) or not value.startswith(("https://", "http://")):
-        raise ValidationError("base_url", value, "must be an http(s) URL")
-    return value.rstrip("/")
-
-
 def _business_ids(value: Any) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, (list, tuple)) or not value:
-        raise ValidationError("business_ids", value, "must be a non-empty list of Yelp ids")
-    ids: list[str] = []
-    for item in value:
-        if not isinstance(item, str) or not item.strip() or re.search(r"[/?#\s]", item.strip()):
-            raise ValidationError("business_ids", item, "each must be a Yelp business id or alias")
-        if item.strip() not in ids:
-            ids.append(item.strip())
-    return tuple(ids)
-
-
-def _check_source(instance: Any, attribute: Any, value: Any) -> None:
-    if not isinstance(value, str) or not _SOURCE.fullmatch(value):
-        raise ValidationError("source", value, "must be lower-case letters, digits, '.', '_', '-'")
+    return id_list(
+        value,
+        "business_ids",
+        _BUSINESS_ID,
+        expected="Yelp ids",
+        each="a Yelp business id or alias",
+    )
 
 
 def _check_locale(instance: Any, attribute: Any, value: Any) -> None:
@@ -106,13 +92,6 @@ def _check_locale(instance: Any, attribute: Any, value: Any) -> None:
 def _check_sort_by(instance: Any, attribute: Any, value: Any) -> None:
     if value not in _SORTS:
         raise ValidationError("sort_by", value, "must be 'newest' or 'yelp_sort'")
-
-
-def _check_page_size(instance: Any, attribute: Any, value: Any) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE_SIZE:
-        raise ValidationError("page_size", value, f"must be None or 1 to {MAX_PAGE_SIZE}")
 
 
 @attrs.frozen(kw_only=True)
@@ -139,13 +118,15 @@ class YelpConfig:
 
     api_key: Secret = attrs.field(converter=secret, repr=False)
     business_ids: tuple[str, ...] = attrs.field(converter=_business_ids)
-    base_url: str = attrs.field(default=DEFAULT_BASE_URL, converter=_base_url)
-    source: str = attrs.field(default=NAME, validator=_check_source)
+    base_url: str = attrs.field(default=DEFAULT_BASE_URL, converter=http_url)
+    source: str = attrs.field(default=NAME, validator=check_source)
     locale: str | None = attrs.field(default=None, validator=_check_locale)
     sort_by: Literal["newest", "yelp_sort"] = attrs.field(
         default="newest", validator=_check_sort_by
     )
-    page_size: int | None = attrs.field(default=None, validator=_check_page_size)
+    page_size: int | None = attrs.field(
+        default=None, validator=int_between(1, MAX_PAGE_SIZE, optional=True)
+    )
     transport: httpx.BaseTransport | None = attrs.field(default=None, repr=False)
     retry: RetryPolicy | None = attrs.field(default=None, repr=False)
 

@@ -36,6 +36,7 @@ from cxm.connectors.http import (
     RateLimiter,
     RetryPolicy,
 )
+from cxm.connectors.options import check_source, http_url, int_between
 from cxm.connectors.payload import pick
 from cxm.exceptions import AuthError, ConnectorError, UpstreamError, ValidationError
 from cxm.model import CustomerRecord, Direction, Feedback, Identity, Interaction
@@ -63,7 +64,6 @@ _USER = "zendesk:user"
 _EXTERNAL_ID = "zendesk:external_id"
 _DELETED = "deleted"
 _SUBDOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-_SOURCE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _ID: Any = int
 _SCALAR: Any = (str, int)  # external ids and some traits come as either
 _USER_TRAITS = ("name", "role", "organization_id", "time_zone", "locale", "created_at")
@@ -77,14 +77,6 @@ def _subdomain(value: Any) -> str:
             "must be the account's subdomain, 'acme' for https://acme.zendesk.com",
         )
     return value.strip().lower()
-
-
-def _base_url(value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.startswith(("https://", "http://")):
-        raise ValidationError("base_url", value, "must be an http(s) URL")
-    return value.rstrip("/")
 
 
 def _start(value: Any) -> int:
@@ -128,11 +120,6 @@ def _per_minute(field: str) -> Any:
     return check
 
 
-def _check_source(instance: Any, attribute: Any, value: Any) -> None:
-    if not isinstance(value, str) or not _SOURCE.fullmatch(value):
-        raise ValidationError("source", value, "must be lower-case letters, digits, '.', '_', '-'")
-
-
 def _check_email(instance: Any, attribute: Any, value: Any) -> None:
     if value is not None and (not isinstance(value, str) or "@" not in value):
         raise ValidationError("email", value, "must be the e-mail address of the API user")
@@ -174,10 +161,10 @@ class ZendeskConfig:
     email: str | None = attrs.field(default=None, validator=_check_email)
     api_token: Secret | None = attrs.field(default=None, converter=optional_secret, repr=False)
     oauth_token: Secret | None = attrs.field(default=None, converter=optional_secret, repr=False)
-    base_url: str | None = attrs.field(default=None, converter=_base_url)
-    source: str = attrs.field(default=NAME, validator=_check_source)
+    base_url: str | None = attrs.field(default=None, converter=attrs.converters.optional(http_url))
+    source: str = attrs.field(default=NAME, validator=check_source)
     start: int = attrs.field(default=0, converter=_start)
-    page_size: int = attrs.field(default=1000)
+    page_size: int = attrs.field(default=1000, validator=int_between(1, 1000))
     comments: bool = False
     export_rate_limit: float | RateLimiter = attrs.field(
         default=10.0, validator=_per_minute("export_rate_limit")
@@ -187,11 +174,6 @@ class ZendeskConfig:
     )
     transport: httpx.BaseTransport | None = attrs.field(default=None, repr=False)
     retry: RetryPolicy | None = None
-
-    @page_size.validator
-    def _page_size(self, attribute: Any, value: Any) -> None:
-        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 1000:
-            raise ValidationError("page_size", value, "must be an integer between 1 and 1000")
 
     def __attrs_post_init__(self) -> None:
         if self.api_token is not None and self.oauth_token is not None:

@@ -24,14 +24,9 @@ import httpx
 import cxm
 from cxm.connectors import Checkpoint, Connector, Secret, Stream, hookimpl, secret
 from cxm.connectors.http import BearerAuth, HttpClient, JsonCursorPaginator, RetryPolicy
+from cxm.connectors.options import check_source, http_url, int_between
 
 __version__ = "0.1.0"
-
-
-def _base_url(value: Any) -> str:
-    if not isinstance(value, str) or not value.startswith(("https://", "http://")):
-        raise cxm.ValidationError("base_url", value, "must be an http(s) URL")
-    return value.rstrip("/")
 
 
 @attrs.frozen(kw_only=True)
@@ -49,18 +44,13 @@ class HelpdeskConfig:
         retry: How failed requests are retried.
     """
 
-    base_url: str = attrs.field(converter=_base_url)
+    base_url: str = attrs.field(converter=http_url)
     token: Secret = attrs.field(converter=secret)
-    source: str = "acme-helpdesk"
+    source: str = attrs.field(default="acme-helpdesk", validator=check_source)
     start: str = "1970-01-01T00:00:00Z"
-    page_size: int = attrs.field(default=100)
+    page_size: int = attrs.field(default=100, validator=int_between(1, 100))
     transport: httpx.BaseTransport | None = None
     retry: RetryPolicy | None = None
-
-    @page_size.validator
-    def _page_size(self, attribute: Any, value: int) -> None:
-        if not 1 <= value <= 100:
-            raise cxm.ValidationError("page_size", value, "must be between 1 and 100")
 
 
 class HelpdeskConnector(Connector):

@@ -33,6 +33,7 @@ from cxm.connectors.http._auth import (
     OAuth2RefreshToken,
 )
 from cxm.connectors.http._client import HttpClient, ItemsSelector, Page
+from cxm.connectors.http._keyset import KeysetWindow
 from cxm.connectors.http._paginators import (
     JsonCursorPaginator,
     LinkHeaderPaginator,
@@ -69,6 +70,7 @@ __all__ = [
     "HttpClient",
     "ItemsSelector",
     "JsonCursorPaginator",
+    "KeysetWindow",
     "LinkHeaderPaginator",
     "NextUrlPaginator",
     "OAuth2ClientCredentials",
