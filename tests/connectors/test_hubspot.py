@@ -352,6 +352,7 @@ class TestHubSpotContract(ConnectorContract):
         ({"page_size": 500}, "page_size"),
         ({"streams": ["deals"]}, "streams"),
         ({"start": "yesterday"}, "start"),
+        ({"source": "HubSpot EU"}, "source"),
     ]
 
     def options(self, tmp_path: Path) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from cxm.connectors.http import (
     RetryPolicy,
 )
 from cxm.connectors.mail import html_to_text
-from cxm.connectors.options import http_url, int_between, iso_time, parse_iso_time
+from cxm.connectors.options import check_source, http_url, int_between, iso_time, parse_iso_time
 from cxm.connectors.payload import pick
 from cxm.exceptions import UpstreamError, ValidationError
 from cxm.model import CustomerRecord, Direction, Feedback, Identity, Interaction
@@ -205,7 +205,7 @@ class HubSpotConfig:
 
     token: Secret = attrs.field(converter=secret)
     portal_id: str | None = None
-    source: str = "hubspot"
+    source: str = attrs.field(default="hubspot", validator=check_source)
     base_url: str = attrs.field(default=DEFAULT_BASE_URL, converter=http_url)
     start: str = attrs.field(default=_EPOCH, converter=iso_time)
     page_size: int = attrs.field(default=100, validator=int_between(1, 200))
