@@ -61,6 +61,13 @@ from cxm.metrics.sentiment import (
     score_text,
     sentiment_summary,
 )
+from cxm.metrics.themes import (
+    distinguishing_themes,
+    nps_segment,
+    nps_themes,
+    themes,
+    weighted_log_odds,
+)
 
 __all__ = [
     "RFM_SEGMENTS",
@@ -92,6 +99,7 @@ __all__ = [
     "cusum",
     "deliver_alerts",
     "detect_change",
+    "distinguishing_themes",
     "ewma_chart",
     "fit_sbg",
     "get_analyzer",
@@ -101,6 +109,8 @@ __all__ = [
     "metric_series",
     "nps",
     "nps_interval",
+    "nps_segment",
+    "nps_themes",
     "p_chart",
     "rating",
     "relative_weights",
@@ -111,5 +121,7 @@ __all__ = [
     "sentiment_summary",
     "shapley_r2",
     "summary_from_transactions",
+    "themes",
+    "weighted_log_odds",
     "wilson_interval",
 ]
