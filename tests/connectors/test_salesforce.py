@@ -393,8 +393,8 @@ def test_streams_page_through_query_locators_and_map_records(ws: cxm.Workspace) 
         for r in api.requests
         if r.url.path != "/services/oauth2/token"
     )
-    # The refresh-token grant, once per client; the token is reused for every page.
-    assert [f["grant_type"] for f in api.token_forms] == [["refresh_token"]] * 4
+    # The refresh-token grant, once per sync; the token is reused for every stream and page.
+    assert [f["grant_type"] for f in api.token_forms] == [["refresh_token"]]
 
     tickets = ws.interactions(kind="ticket", attributes=["case_number", "status", "closed"])
     first = tickets[tickets["source_id"] == "500D00000000001"].iloc[0]

@@ -26,6 +26,7 @@ retried, since the allowance frees up over hours, and the batches read before it
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -254,19 +255,23 @@ class SalesforceConnector(Connector):
         """``salesforce:<instance host>``: one set of cursors per org."""
         return f"salesforce:{httpx.URL(self.config.instance_url).host}"
 
-    def _client(self) -> HttpClient:
+    @functools.cached_property
+    def _auth(self) -> OAuth2RefreshToken | OAuth2ClientCredentials:
+        # One auth for every stream of this instance: it caches the access token (and renews
+        # it on a 401), so a sync asks for one token, not one per stream.
         config = self.config
         token_url = config.token_url or f"{config.instance_url}/services/oauth2/token"
-        auth: OAuth2RefreshToken | OAuth2ClientCredentials
         if config.refresh_token is not None:
-            auth = OAuth2RefreshToken(
+            return OAuth2RefreshToken(
                 token_url, config.client_id, config.client_secret, config.refresh_token
             )
-        else:
-            auth = OAuth2ClientCredentials(token_url, config.client_id, config.client_secret)
+        return OAuth2ClientCredentials(token_url, config.client_id, config.client_secret)
+
+    def _client(self) -> HttpClient:
+        config = self.config
         return HttpClient(
             config.instance_url,
-            auth=auth,
+            auth=self._auth,
             transport=config.transport,
             retry=config.retry,
             connector=self.name,
