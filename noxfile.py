@@ -50,4 +50,7 @@ def docs(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Run the benchmarks; they print figures and ratios, they never fail on timing."""
     session.install("-e", ".[test]")
+    # pm4py (AGPL) is the journey suite's reference; it lives in the bench environment only,
+    # never among cxm's dependencies.
+    session.install("pm4py")
     session.run("python", "bench/run.py", *session.posargs)

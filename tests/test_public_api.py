@@ -41,3 +41,24 @@ def test_public_functions_and_classes_have_docstrings() -> None:
         and not inspect.getdoc(getattr(cxm, name))
     ]
     assert missing == []
+
+
+def test_analytics_packages_load_on_first_use() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, cxm\n"
+        "assert 'cxm.metrics' not in sys.modules and 'scipy' not in sys.modules\n"
+        "print(cxm.metrics.nps.__module__, cxm.journey.__name__, 'journey' in dir(cxm))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["cxm.metrics.feedback", "cxm.journey", "True"]
+
+
+def test_unknown_attribute_is_an_attribute_error() -> None:
+    import pytest
+
+    with pytest.raises(AttributeError, match="no_such_thing"):
+        cxm.no_such_thing  # noqa: B018

@@ -90,3 +90,19 @@ __all__ = [
     "hookimpl",
     "record_from_dict",
 ]
+
+# The analytics packages load on first use (``cxm.metrics.nps(...)`` after ``import cxm``), so
+# that importing cxm to ingest or sync does not pay for scipy and the models.
+_LAZY_SUBMODULES = frozenset({"datasets", "journey", "metrics", "plotting"})
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"cxm.{name}")
+    raise AttributeError(f"module 'cxm' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _LAZY_SUBMODULES)
