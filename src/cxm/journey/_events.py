@@ -151,7 +151,7 @@ def time_values(series: pd.Series, field: str = "time") -> tuple[np.ndarray, Any
         return ns, None, True
     if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
         return series.to_numpy(dtype=np.float64).astype(np.int64), None, False
-    if dtype == object:
+    if pd.api.types.is_object_dtype(dtype):
         try:
             parsed = pd.to_datetime(series, utc=True)
         except (TypeError, ValueError) as error:
