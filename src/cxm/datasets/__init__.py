@@ -19,7 +19,9 @@ from importlib import resources
 
 import pandas as pd
 
-__all__ = ["CDNOW_CITATION", "load_cdnow_summary", "load_cdnow_transactions"]
+from cxm.datasets.xes import read_xes
+
+__all__ = ["CDNOW_CITATION", "load_cdnow_summary", "load_cdnow_transactions", "read_xes"]
 
 CDNOW_CITATION = (
     'Fader, P. S., Hardie, B. G. S., & Lee, K. L. (2005). "Counting your customers" the easy '
