@@ -3,8 +3,10 @@
 Suites: ``sqlite``, ``postgres`` and ``memory`` (``ws.ingest``), ``csv`` (the csv connector
 end to end, with memory at two file sizes), ``http`` (the HTTP toolkit's pagination) and
 ``vendor`` (each vendor API connector against a replayed fake of its API) and ``metrics``
-(NPS over ten million answers against hand-written pandas) and ``clv`` (BG/NBD fits on CDNOW
-and on a million synthetic customers). Prints
+(NPS over ten million answers against hand-written pandas), ``clv`` (BG/NBD fits on CDNOW
+and on a million synthetic customers), ``journey`` (transitions and variants against pm4py,
+memory at ten million events), ``funnel`` (a 4-step funnel on ten million events) and
+``attribution`` (path building and attribution models on two million interactions). Prints
 plain-text tables of figures, each with its ratio against a baseline measured in the same
 process, and writes the same figures to ``bench/results/ingest.json``. Targets are shown
 as met or missed; nothing fails because something is slow.
@@ -25,10 +27,25 @@ import clv_fit
 import csv_sync
 import http_pagination
 import ingest
+import journey_attribution
+import journey_funnel
+import journey_transitions
 import metrics_nps
 import vendor_sync
 
-SUITES = ("sqlite", "postgres", "memory", "csv", "http", "vendor", "metrics", "clv")
+SUITES = (
+    "sqlite",
+    "postgres",
+    "memory",
+    "csv",
+    "http",
+    "vendor",
+    "metrics",
+    "clv",
+    "journey",
+    "funnel",
+    "attribution",
+)
 RESULTS = Path(__file__).resolve().parent / "results" / "ingest.json"
 SQLITE_TARGET = 100_000
 POSTGRES_TARGET = 50_000
@@ -255,6 +272,22 @@ def _connector_suites(
         print("clv: BG/NBD on CDNOW and on 1,000,000 synthetic customers ...", flush=True)
         sources["clv"] = ingest.source_state()
         results["clv"] = clv_fit.run()
+    if "journey" in wanted:
+        print(
+            "journey: transitions and variants on 1,000,000 events against pm4py, then "
+            "10,000,000 events for memory ...",
+            flush=True,
+        )
+        sources["journey"] = ingest.source_state()
+        results["journey"] = journey_transitions.run()
+    if "funnel" in wanted:
+        print("funnel: 4 steps on 10,000,000 events against pandas merge_asof ...", flush=True)
+        sources["funnel"] = ingest.source_state()
+        results["funnel"] = journey_funnel.run()
+    if "attribution" in wanted:
+        print("attribution: paths and models on 2,000,000 interactions ...", flush=True)
+        sources["attribution"] = ingest.source_state()
+        results["attribution"] = journey_attribution.run()
 
 
 def _print_suite_tables(results: dict[str, Any]) -> None:
@@ -264,6 +297,9 @@ def _print_suite_tables(results: dict[str, Any]) -> None:
         ("vendor", vendor_sync),
         ("metrics", metrics_nps),
         ("clv", clv_fit),
+        ("journey", journey_transitions),
+        ("funnel", journey_funnel),
+        ("attribution", journey_attribution),
     ):
         if suite in results:
             print()
