@@ -688,9 +688,7 @@ def attribution(
     """
     if model not in ATTRIBUTION_MODELS:
         raise ValidationError("model", model, f"must be one of {list(ATTRIBUTION_MODELS)}")
-    _check_weights(first_weight, last_weight)
-    if half_life is not None and not (np.isfinite(half_life) and half_life > 0):
-        raise ValidationError("half_life", half_life, "must be a positive number")
+    _check_weights(first_weight, last_weight, half_life)
     journeys = _journeys(
         paths,
         path=path,
@@ -709,7 +707,10 @@ def attribution(
     )
 
 
-def _check_weights(first_weight: float, last_weight: float) -> None:
+def _check_weights(first_weight: float, last_weight: float, half_life: float | None) -> None:
+    """Check the position-based weights and the time-decay half-life before any work."""
+    if half_life is not None and not (np.isfinite(half_life) and half_life > 0):
+        raise ValidationError("half_life", half_life, "must be a positive number")
     for name, weight in (("first_weight", first_weight), ("last_weight", last_weight)):
         if not (np.isfinite(weight) and 0 <= weight <= 1):
             raise ValidationError(name, weight, "must be between 0 and 1")
@@ -821,9 +822,7 @@ def attribution_table(
     for model in chosen:
         if model not in ATTRIBUTION_MODELS:
             raise ValidationError("models", model, f"must be one of {list(ATTRIBUTION_MODELS)}")
-    _check_weights(first_weight, last_weight)
-    if half_life is not None and not (np.isfinite(half_life) and half_life > 0):
-        raise ValidationError("half_life", half_life, "must be a positive number")
+    _check_weights(first_weight, last_weight, half_life)
     journeys = _journeys(
         paths,
         path=path,
