@@ -296,8 +296,8 @@ def paths(
         - ``ci_low``, ``ci_high`` (float64): Wilson 95% interval of ``share``;
         - ``low_n`` (bool): the source node has fewer than ``min_n`` customers;
         - ``median_time`` (timedelta64[ns], float64 for numeric times): median time from
-          the source step's first event to the target step's first event (NaT into an
-          ``"(end)"`` or out of a ``"(start)"`` node).
+            the source step's first event to the target step's first event (NaT into an
+            ``"(end)"`` or out of a ``"(start)"`` node).
 
     Raises:
         ValidationError: A column is missing or has missing values, the anchor is not an

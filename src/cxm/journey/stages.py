@@ -122,7 +122,7 @@ class StageRule:
     ``attributes`` column (``ws.interactions(attributes=True)``). Values compare by equality,
     so ``5`` matches ``5.0``; a missing value never matches.
 
-    Args:
+    Attributes:
         stage: The stage to assign; it must be one of the :class:`Stages`' order.
         touchpoint: Touchpoint name(s).
         kind: Interaction kind(s) (``"purchase"``, ``"review"``...).
@@ -276,7 +276,7 @@ class Stages:
     3. else ``default``;
     4. else missing (the row is kept; :meth:`explain` counts it as ``"unassigned"``).
 
-    Args:
+    Attributes:
         order: The stage names, first to last; default :data:`LIFECYCLE`.
         rules: :class:`StageRule` s (or their dicts), tried in order.
         catalog: Touchpoint -> default stage: a mapping, or a frame with ``name`` and
